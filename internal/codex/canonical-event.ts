@@ -1,0 +1,103 @@
+// The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
+// protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
+
+/** Token counts; field names follow codex's usage object. */
+export interface Usage {
+  input_tokens: number;
+  cached_input_tokens: number;
+  cache_write_input_tokens: number;
+  output_tokens: number;
+  reasoning_output_tokens: number;
+}
+
+/** The error classes a daemon acts on (see proto ErrorClass). */
+export type ErrorClass =
+  | "retrying"
+  | "rate_limited"
+  | "quota_exhausted"
+  | "auth"
+  | "context_window_exceeded"
+  | "invalid_request"
+  | "network"
+  | "internal"
+  | "precondition"
+  | "timeout";
+
+/** A typed error: what failed, whether a retry can help, and when. */
+export interface TurnError {
+  class: ErrorClass;
+  /** Stable string code, e.g. CODEX_TURN_FAILED or an AppErrorCode. */
+  code: string;
+  message: string;
+  retryable: boolean;
+  retryAfterSeconds?: number;
+  resetsAt?: Date;
+}
+
+export type ToolPhase = "started" | "updated" | "completed";
+
+/** Tool and progress activity, one variant per codex item type. */
+export type ToolDetail =
+  | {
+      type: "command_execution";
+      command: string;
+      aggregatedOutput: string;
+      exitCode: number | null;
+    }
+  | {
+      type: "mcp_tool_call";
+      server: string;
+      tool: string;
+      argumentsJson: string;
+      resultJson: string;
+      error: string;
+    }
+  | { type: "file_change"; changes: { path: string; kind: string }[] }
+  | { type: "web_search"; query: string; actionJson: string }
+  | { type: "todo_list"; items: { text: string; completed: boolean }[] }
+  | { type: "collab_tool_call"; tool: string; rawJson: string };
+
+export type TurnOutcome = "completed" | "failed" | "cancelled" | "crashed";
+
+/** One event of a turn. Every turn ends with exactly one `turn_end`. */
+export type CanonicalEvent =
+  | {
+      kind: "turn_started";
+      threadId: string;
+      resumed: boolean;
+      /** The codex --model value; "" for codex's default. */
+      model: string;
+      sandbox: string;
+      codexVersion: string;
+    }
+  | { kind: "text"; itemId: string; text: string }
+  | { kind: "reasoning"; itemId: string; text: string }
+  | { kind: "tool"; itemId: string; phase: ToolPhase; status: string; detail: ToolDetail }
+  | { kind: "usage"; turn: Usage; thread: Usage }
+  | { kind: "error"; error: TurnError }
+  | { kind: "notice"; notice: "retrying" | "warning" | "thread_stored"; message: string }
+  | { kind: "passthrough"; type: string; rawJson: string }
+  | {
+      kind: "turn_end";
+      outcome: TurnOutcome;
+      message: string;
+      threadId: string;
+      finalText: string;
+      usage?: Usage;
+      exitCode?: number;
+      signal?: string;
+      stderrTail: string;
+      error?: TurnError;
+      durationMs: number;
+    };
+
+/** A zero usage record. */
+export function emptyUsage(): Usage {
+  return {
+    input_tokens: 0,
+    cached_input_tokens: 0,
+    cache_write_input_tokens: 0,
+    output_tokens: 0,
+    reasoning_output_tokens: 0,
+  };
+}

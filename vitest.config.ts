@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+export const config = defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // Real codex processes are heavy on a 2-core machine.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
+
+// eslint-disable-next-line no-restricted-syntax -- vitest loads the default export.
+export default config;
