@@ -1,0 +1,33 @@
+// The environment codex runs with.
+import { delimiter } from "node:path";
+
+// With a backtrace variable set, codex appends a `Stack backtrace:` block to every error, which
+// also reaches the model through failed MCP tool outputs.
+const DROPPED_VARIABLES = ["RUST_BACKTRACE", "RUST_LIB_BACKTRACE"];
+
+export interface ChildEnvOptions {
+  /** Exported as CODEX_HOME when set; otherwise the inherited value (or codex's ~/.codex) applies. */
+  codexHome?: string | undefined;
+  /** A directory of codex's bundled helpers (e.g. rg) to put first on PATH, as the SDK does. */
+  helperPathDir?: string | undefined;
+}
+
+/** Copies `base` (normally process.env), drops backtrace variables and applies the options. */
+export function buildChildEnv(
+  base: NodeJS.ProcessEnv,
+  options: ChildEnvOptions = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined && !DROPPED_VARIABLES.includes(key)) env[key] = value;
+  }
+  if (options.codexHome !== undefined) env["CODEX_HOME"] = options.codexHome;
+  if (options.helperPathDir !== undefined) {
+    const current = env["PATH"];
+    env["PATH"] =
+      current === undefined || current === ""
+        ? options.helperPathDir
+        : `${options.helperPathDir}${delimiter}${current}`;
+  }
+  return env;
+}

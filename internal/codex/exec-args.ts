@@ -1,0 +1,42 @@
+// Builds the argv for one `codex exec --json` turn. Pure: no I/O, no process state.
+import type { SandboxMode } from "../config/config-schema.js";
+
+export interface ExecArgsOptions {
+  sandbox: SandboxMode;
+  /** The codex --model value; undefined keeps codex's default model. */
+  model?: string | undefined;
+  /** The workspace, re-sent as `-C` so a resumed thread cannot drift to another cwd. */
+  workspace?: string | undefined;
+  /** `key=value` assignments, each sent as `-c <assignment>` in order (later wins in codex). */
+  configOverrides?: readonly string[];
+  /** Operator flags from config `extra_args`. */
+  extraArgs?: readonly string[];
+  /** Resume this thread; undefined starts a new one. */
+  resumeThreadId?: string | undefined;
+}
+
+/**
+ * `exec --json --skip-git-repo-check <sandbox> [-C dir] [--model m] [-c k=v…] [extra…]
+ * [resume <id>] -`.
+ *
+ * Every exec-level flag goes before `resume`: codex rejects `-s`, `-C` and others after it (exit 2),
+ * and a resumed thread takes sandbox and model from the current flags, not from the thread, so they
+ * are re-sent on every turn. The prompt is never in argv: `-` makes codex read all of stdin, which
+ * avoids E2BIG (one argv element is capped at 128 KiB) and the open-stdin hang.
+ */
+export function buildExecArgs(options: ExecArgsOptions): string[] {
+  const args = ["exec", "--json", "--skip-git-repo-check", ...sandboxArgs(options.sandbox)];
+  if (options.workspace !== undefined) args.push("-C", options.workspace);
+  if (options.model !== undefined) args.push("--model", options.model);
+  for (const assignment of options.configOverrides ?? []) args.push("-c", assignment);
+  args.push(...(options.extraArgs ?? []));
+  if (options.resumeThreadId !== undefined) args.push("resume", options.resumeThreadId);
+  args.push("-");
+  return args;
+}
+
+/** Sandbox and approval flags; exec cannot answer approval prompts, so approval is always never. */
+export function sandboxArgs(sandbox: SandboxMode): string[] {
+  if (sandbox === "bypass") return ["--dangerously-bypass-approvals-and-sandbox"];
+  return ["-s", sandbox, "-c", 'approval_policy="never"'];
+}

@@ -1,0 +1,570 @@
+// Runs one agent turn: `codex exec --json [resume <id>] -` in the workspace, mapped to canonical
+// events. Every path ends with exactly one `turn_end`, unless the consumer stops iterating first.
+import { performance } from "node:perf_hooks";
+
+import type { Logger } from "pino";
+
+import type { ResolvedConfig } from "../config/load-config.js";
+import { LineSplitter } from "../jsonl/line-splitter.js";
+import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
+import type { ThreadStore } from "../store/thread-store.js";
+import { claimAgentTurn } from "./agent-turns.js";
+import type { CodexBinaryStatus } from "./binary.js";
+import {
+  type CanonicalEvent,
+  emptyUsage,
+  type TurnError,
+  type TurnOutcome,
+  type Usage,
+} from "./canonical-event.js";
+import { buildChildEnv } from "./child-env.js";
+import { classifyCodexError } from "./error-classifier.js";
+import { CodexEventMapper, type MapperOutput } from "./event-mapper.js";
+import { buildExecArgs } from "./exec-args.js";
+import { effectiveCodexHome, findRolloutFile } from "./rollout-locator.js";
+import { planTurn, type TurnPlan } from "./turn-plan.js";
+import type { TurnRequest } from "./turn-request.js";
+import { computeUsageDelta } from "./usage-delta.js";
+
+export interface TurnDeps {
+  config: ResolvedConfig;
+  logger: Logger;
+  binary: CodexBinaryStatus;
+  store: ThreadStore;
+  /** The environment codex inherits; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** How long codex may take to exit after its terminal event before it is stopped. */
+  exitGraceMs?: number;
+}
+
+/** codex flushes the rollout and stops MCP servers after turn.completed; that is quick. */
+export const DEFAULT_EXIT_GRACE_MS = 10_000;
+
+// setTimeout fires at once for delays above 2^31-1 ms.
+const MAX_TIMER_MS = 2_147_483_647;
+
+type TurnEnd = Extract<CanonicalEvent, { kind: "turn_end" }>;
+
+/**
+ * Runs one turn. Aborting `signal` (reason "cancelled", or a TimeoutError) interrupts codex and
+ * escalates to killing its process group; so does stopping the iteration early. Codex's stdout is
+ * only read as fast as the events are consumed.
+ */
+export async function* runTurn(
+  request: TurnRequest,
+  deps: TurnDeps,
+  signal: AbortSignal,
+): AsyncGenerator<CanonicalEvent, void, undefined> {
+  const startedAt = performance.now();
+  const planned = await planTurn(request, deps.config, deps.binary);
+  if (!planned.ok) {
+    yield { kind: "error", error: planned.error };
+    yield endEvent(startedAt, {
+      outcome: "failed",
+      message: planned.error.message,
+      error: planned.error,
+    });
+    return;
+  }
+  if (signal.aborted) {
+    const cause = abortCause(signal.reason);
+    yield endEvent(startedAt, {
+      outcome: "cancelled",
+      message: `${cause.message} before codex started`,
+    });
+    return;
+  }
+  const claim = await claimAgentTurn(request.agentId);
+  if (claim === undefined) {
+    const error: TurnError = {
+      class: "precondition",
+      code: "AGENT_BUSY",
+      message: `agent ${request.agentId} already has a turn running`,
+      retryable: true,
+    };
+    yield { kind: "error", error };
+    yield endEvent(startedAt, { outcome: "failed", message: error.message, error });
+    return;
+  }
+  const turn = new Turn(planned.plan, deps, signal, startedAt);
+  try {
+    yield* turn.run();
+  } finally {
+    claim.markStopping();
+    // Runs when the consumer stopped early too: the process must not outlive the turn.
+    turn.stop();
+    void turn.exited.then(() => claim.release());
+  }
+}
+
+interface EndFields {
+  outcome: TurnOutcome;
+  message: string;
+  threadId?: string;
+  finalText?: string;
+  usage?: Usage | undefined;
+  error?: TurnError | undefined;
+  result?: ProcessResult | undefined;
+}
+
+function endEvent(startedAt: number, fields: EndFields): TurnEnd {
+  const end: TurnEnd = {
+    kind: "turn_end",
+    outcome: fields.outcome,
+    message: fields.message,
+    threadId: fields.threadId ?? "",
+    finalText: fields.finalText ?? "",
+    stderrTail: fields.result?.stderrTail ?? "",
+    durationMs: Math.round(performance.now() - startedAt),
+  };
+  if (fields.usage !== undefined) end.usage = fields.usage;
+  if (fields.error !== undefined) end.error = fields.error;
+  if (fields.result?.exitCode !== undefined) end.exitCode = fields.result.exitCode;
+  if (fields.result?.signal !== undefined) end.signal = fields.result.signal;
+  return end;
+}
+
+type StopCause = { kind: "cancelled" | "timeout" | "consumer" | "linger"; message: string };
+
+function abortCause(reason: unknown): StopCause {
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return { kind: "timeout", message: "turn deadline exceeded (host timeout)" };
+  }
+  if (typeof reason === "string" && reason !== "" && reason !== "cancelled") {
+    return { kind: "cancelled", message: `turn cancelled: ${reason}` };
+  }
+  // Errors and plain `{ message }` objects (the provider's cancel reasons) say why themselves.
+  const message = (reason as { message?: unknown } | null | undefined)?.message;
+  const isDefaultAbort = reason instanceof Error && reason.name === "AbortError";
+  if (typeof message === "string" && message !== "" && !isDefaultAbort) {
+    return { kind: "cancelled", message: `turn cancelled: ${message}` };
+  }
+  return { kind: "cancelled", message: "turn cancelled by the host" };
+}
+
+/** The state of one running turn. */
+class Turn {
+  readonly #plan: TurnPlan;
+  readonly #deps: TurnDeps;
+  readonly #signal: AbortSignal;
+  readonly #startedAt: number;
+  readonly #logger: Logger;
+  readonly #mapper = new CodexEventMapper();
+  #child: SupervisedProcess | undefined;
+  #exited: Promise<ProcessResult | undefined> = Promise.resolve(undefined);
+  #stopProcess: ((cause: StopCause) => void) | undefined;
+  #stopCause: StopCause | undefined;
+  #exitGraceTimer: NodeJS.Timeout | undefined;
+  #finished = false;
+
+  // Thread bookkeeping.
+  #resumeId: string | undefined;
+  #threadId = "";
+  #resumed = false;
+  #baseline: Usage = emptyUsage();
+  #threadAnnounced = false;
+
+  // Turn facts from the stream.
+  #turnUsage: Usage | undefined;
+  #completed = false;
+  #failure: TurnError | undefined;
+
+  constructor(plan: TurnPlan, deps: TurnDeps, signal: AbortSignal, startedAt: number) {
+    this.#plan = plan;
+    this.#deps = deps;
+    this.#signal = signal;
+    this.#startedAt = startedAt;
+    this.#logger = deps.logger.child({ agent_id: plan.agentId });
+  }
+
+  /** Settles when the codex process (if any) has exited and been reaped. */
+  get exited(): Promise<ProcessResult | undefined> {
+    return this.#exited;
+  }
+
+  /** Kills the process if the turn did not reach its end (consumer stopped, or a bug threw). */
+  stop(): void {
+    if (!this.#finished)
+      this.#stopProcess?.({ kind: "consumer", message: "the consumer stopped reading" });
+  }
+
+  async *run(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    try {
+      yield* this.#prepareThread();
+      yield* this.#runCodex();
+    } catch (error) {
+      // A bug or an I/O failure in the plugin itself: still end the turn properly.
+      this.#logger.error({ err: error }, "turn failed inside the plugin");
+      const turnError: TurnError = {
+        class: "internal",
+        code: "INTERNAL",
+        message: `plugin error during the turn: ${error instanceof Error ? error.message : String(error)}`,
+        retryable: false,
+      };
+      this.#stopProcess?.({ kind: "consumer", message: "plugin error" });
+      const result = await this.#exited;
+      yield { kind: "error", error: turnError };
+      yield this.#end({ outcome: "crashed", message: turnError.message, error: turnError, result });
+    }
+  }
+
+  async *#prepareThread(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const { store } = this.#deps;
+    const loaded = await store.load(this.#plan.agentId);
+    if (loaded.status === "corrupt") {
+      const movedTo = await store.quarantineCorrupt(this.#plan.agentId);
+      this.#logger.warn(
+        { path: loaded.path, reason: loaded.reason, movedTo },
+        "corrupt thread state",
+      );
+      yield notice(
+        "warning",
+        `stored thread state ${loaded.path} is corrupt (${loaded.reason}); moved it to ${movedTo ?? "(gone)"} ` +
+          "and starting a new thread",
+      );
+      return;
+    }
+    if (loaded.status === "none") return;
+    const { record } = loaded;
+    if (!record.confirmed) {
+      // The thread's first turn never finished, so codex may never have written its rollout;
+      // resuming it would fail with "no rollout found".
+      const codexHome = effectiveCodexHome(this.#deps.config.codexHome, this.#deps.env);
+      if ((await findRolloutFile(codexHome, record.thread_id)) === undefined) {
+        yield notice(
+          "warning",
+          `stored thread ${record.thread_id} never finished a turn and has no rollout in ${codexHome}; ` +
+            "starting a new thread",
+        );
+        return;
+      }
+    }
+    this.#resumeId = record.thread_id;
+    this.#baseline = { ...record.usage_baseline };
+  }
+
+  async *#runCodex(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const { config, binary } = this.#deps;
+    const plan = this.#plan;
+    const args = buildExecArgs({
+      sandbox: plan.sandbox,
+      model: plan.cliModel,
+      workspace: plan.workspace,
+      configOverrides: plan.configOverrides,
+      extraArgs: config.extraArgs,
+      resumeThreadId: this.#resumeId,
+    });
+    this.#logger.info(
+      {
+        resume: this.#resumeId,
+        model: plan.cliModel,
+        sandbox: plan.sandbox,
+        codex: binary.path,
+        // Keys only: override values may be secrets.
+        overrides: plan.configOverrides.map((assignment) => assignment.split("=", 1)[0]),
+      },
+      "starting codex turn",
+    );
+    const child = superviseProcess({
+      file: binary.path,
+      args,
+      cwd: plan.workspace,
+      env: buildChildEnv(this.#deps.env ?? process.env, {
+        codexHome: config.codexHome,
+        helperPathDir: binary.helperPathDir,
+      }),
+      input: plan.prompt,
+      interruptGraceMs: config.timeouts.interruptGraceMs,
+      terminateGraceMs: config.timeouts.terminateGraceMs,
+      logger: this.#logger,
+    });
+    this.#child = child;
+    this.#exited = child.result;
+    this.#stopProcess = (cause) => {
+      this.#stopCause ??= cause;
+      child.terminate(cause.message);
+    };
+
+    const onAbort = (): void => this.#stopProcess?.(abortCause(this.#signal.reason));
+    this.#signal.addEventListener("abort", onAbort, { once: true });
+    // The signal may have fired while the thread state was loading.
+    if (this.#signal.aborted) onAbort();
+    const timer = setTimeout(
+      () => {
+        const seconds = Math.round(plan.turnTimeoutMs / 100) / 10;
+        this.#stopProcess?.({
+          kind: "timeout",
+          message: `turn timed out after ${seconds} s (turn time limit)`,
+        });
+      },
+      Math.min(plan.turnTimeoutMs, MAX_TIMER_MS),
+    );
+    timer.unref();
+
+    try {
+      const splitter = new LineSplitter();
+      try {
+        // Pull-based: while the consumer has not asked for the next event, no more is read, the
+        // pipe fills and codex blocks on write instead of the plugin buffering without bound.
+        for await (const chunk of child.stdout) {
+          for (const line of splitter.push(chunk as Buffer)) {
+            for (const output of this.#mapper.mapLine(line)) yield* this.#handle(output);
+          }
+        }
+      } catch (error) {
+        this.#logger.warn({ err: error }, "reading codex stdout failed");
+      }
+      for (const line of splitter.end()) {
+        for (const output of this.#mapper.mapLine(line)) yield* this.#handle(output);
+      }
+      const result = await child.result;
+      clearTimeout(timer);
+      yield* this.#finish(result);
+    } finally {
+      clearTimeout(timer);
+      clearTimeout(this.#exitGraceTimer);
+      this.#signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async *#handle(output: MapperOutput): AsyncGenerator<CanonicalEvent, void, undefined> {
+    if (output.type === "turn_completed" || output.type === "turn_failed") {
+      // codex exits right after its terminal event; note what it leaves running while it is
+      // still the parent (best effort, on top of the periodic scan).
+      await this.#child?.recordDescendants();
+      this.#startExitGrace();
+    }
+    switch (output.type) {
+      case "thread_started":
+        yield* this.#onThreadStarted(output.threadId);
+        return;
+      case "turn_completed":
+        yield* this.#onTurnCompleted(output.usage);
+        return;
+      case "turn_failed":
+        this.#failure = output.error;
+        await this.#persist({ confirmed: true });
+        yield { kind: "error", error: output.error };
+        return;
+      case "event":
+        yield output.event;
+        return;
+    }
+  }
+
+  // A turn that has ended but whose process lingers would otherwise hold the agent until the
+  // wall-clock limit.
+  #startExitGrace(): void {
+    if (this.#exitGraceTimer !== undefined) return;
+    this.#exitGraceTimer = setTimeout(() => {
+      this.#logger.warn("codex did not exit after its turn ended; stopping it");
+      this.#stopProcess?.({ kind: "linger", message: "codex did not exit after the turn ended" });
+    }, this.#deps.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS);
+    this.#exitGraceTimer.unref();
+  }
+
+  async *#onThreadStarted(threadId: string): AsyncGenerator<CanonicalEvent, void, undefined> {
+    if (this.#threadAnnounced) {
+      yield notice(
+        "warning",
+        `codex announced a second thread ${threadId}; keeping ${this.#threadId}`,
+      );
+      return;
+    }
+    this.#threadAnnounced = true;
+    const requested = this.#resumeId;
+    if (requested !== undefined && threadId.toLowerCase() === requested.toLowerCase()) {
+      this.#threadId = requested;
+      this.#resumed = true;
+    } else {
+      if (requested !== undefined) {
+        // codex resolves unknown names to a brand-new thread and exits 0; the old context is gone.
+        yield notice(
+          "warning",
+          `asked codex to resume thread ${requested} but it started a new thread ${threadId}; ` +
+            "the previous conversation context is not available to this turn",
+        );
+      }
+      this.#threadId = threadId;
+      this.#baseline = emptyUsage();
+      // Stored before any item is forwarded, so a crash mid-turn still leaves the id on disk.
+      if (await this.#persist({ confirmed: false })) {
+        yield notice("thread_stored", threadId);
+      }
+    }
+    yield {
+      kind: "turn_started",
+      threadId: this.#threadId,
+      resumed: this.#resumed,
+      model: this.#plan.cliModel ?? "",
+      sandbox: this.#plan.sandbox,
+      codexVersion: this.#deps.binary.version,
+    };
+  }
+
+  async *#onTurnCompleted(cumulative: Usage): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const delta = computeUsageDelta(cumulative, this.#baseline);
+    if (delta.baselineReset) {
+      this.#logger.warn(
+        { cumulative, baseline: this.#baseline },
+        "codex usage went below the stored baseline",
+      );
+      yield notice(
+        "warning",
+        "codex's cumulative usage is below the stored baseline; reporting the whole total for this turn",
+      );
+    }
+    this.#completed = true;
+    this.#turnUsage = delta.turn;
+    this.#baseline = { ...cumulative };
+    await this.#persist({ confirmed: true });
+    yield { kind: "usage", turn: delta.turn, thread: { ...cumulative } };
+  }
+
+  /** Writes the thread record; a failure is logged and the turn goes on. */
+  async #persist(fields: { confirmed: boolean }): Promise<boolean> {
+    if (this.#threadId === "") return false;
+    try {
+      await this.#deps.store.save(this.#plan.agentId, {
+        thread_id: this.#threadId,
+        usage_baseline: this.#baseline,
+        confirmed: fields.confirmed,
+      });
+      return true;
+    } catch (error) {
+      this.#logger.error(
+        { err: error, thread_id: this.#threadId },
+        "could not store the thread state",
+      );
+      return false;
+    }
+  }
+
+  async *#finish(result: ProcessResult): AsyncGenerator<CanonicalEvent, void, undefined> {
+    this.#logger.info(
+      {
+        exit_code: result.exitCode,
+        signal: result.signal,
+        termination: result.termination,
+        duration_ms: result.durationMs,
+      },
+      "codex exited",
+    );
+    const common = { result, usage: this.#turnUsage };
+    if (this.#completed) {
+      yield this.#end({ ...common, outcome: "completed", message: "turn completed" });
+      return;
+    }
+    if (this.#failure !== undefined) {
+      yield this.#end({
+        ...common,
+        outcome: "failed",
+        message: this.#failure.message,
+        error: this.#failure,
+      });
+      return;
+    }
+    if (this.#stopCause !== undefined) {
+      const cause = this.#stopCause;
+      const end: EndFields = { ...common, outcome: "cancelled", message: cause.message };
+      if (cause.kind === "timeout") {
+        end.error = {
+          class: "timeout",
+          code: "PROCESS_TIMED_OUT",
+          message: cause.message,
+          retryable: true,
+        };
+      }
+      yield this.#end(end);
+      return;
+    }
+    const error = await this.#diagnose(result);
+    yield { kind: "error", error: error.error };
+    yield this.#end({
+      ...common,
+      outcome: error.outcome,
+      message: error.error.message,
+      error: error.error,
+    });
+  }
+
+  // Explains a process that ended without turn.completed or turn.failed.
+  async #diagnose(result: ProcessResult): Promise<{ outcome: TurnOutcome; error: TurnError }> {
+    if (result.spawnError !== undefined) {
+      return crashed(
+        "PROCESS_SPAWN_FAILED",
+        `could not start codex (${this.#deps.binary.path}): ${result.spawnError.message}`,
+      );
+    }
+    const fatal = this.#mapper.lastFatalMessage ?? lastErrorLine(result.stderrTail);
+    if (result.exitCode !== undefined && result.exitCode !== 0 && fatal !== undefined) {
+      const error = classifyCodexError(fatal);
+      if (error.code === "THREAD_NOT_FOUND" && this.#resumeId !== undefined) {
+        await this.#forgetThread(this.#resumeId);
+        error.message += "; the stored thread was forgotten, so the next turn starts a new thread";
+      }
+      return { outcome: "failed", error };
+    }
+    if (result.signal !== undefined) {
+      return crashed(
+        "PROCESS_EXITED_NONZERO",
+        `codex was killed by ${result.signal}${stderrHint(result)}`,
+      );
+    }
+    if (result.exitCode === 0) {
+      return crashed(
+        "PROCESS_EXITED_NONZERO",
+        "codex exited 0 without reporting turn.completed or turn.failed",
+      );
+    }
+    return crashed(
+      "PROCESS_EXITED_NONZERO",
+      `codex exited with code ${result.exitCode ?? "?"}${stderrHint(result)}`,
+    );
+  }
+
+  async #forgetThread(threadId: string): Promise<void> {
+    try {
+      const current = await this.#deps.store.load(this.#plan.agentId);
+      if (current.status === "ok" && current.record.thread_id === threadId) {
+        await this.#deps.store.reset(this.#plan.agentId);
+      }
+    } catch (error) {
+      this.#logger.error(
+        { err: error, thread_id: threadId },
+        "could not forget the missing thread",
+      );
+    }
+  }
+
+  #end(fields: EndFields): TurnEnd {
+    this.#finished = true;
+    return endEvent(this.#startedAt, {
+      ...fields,
+      threadId: this.#threadId,
+      finalText: this.#mapper.finalText,
+    });
+  }
+}
+
+function crashed(code: string, message: string): { outcome: TurnOutcome; error: TurnError } {
+  return { outcome: "crashed", error: { class: "internal", code, message, retryable: false } };
+}
+
+function notice(kind: "warning" | "retrying" | "thread_stored", message: string): CanonicalEvent {
+  return { kind: "notice", notice: kind, message };
+}
+
+// codex prints fatal errors that happen outside a turn ("Error: thread/resume: … no rollout found
+// …", "Error finding codex home: …") only on stderr.
+function lastErrorLine(stderr: string): string | undefined {
+  const lines = stderr.split("\n").filter((line) => /^Error\b/.test(line));
+  const last = lines.at(-1)?.trim();
+  if (last === undefined) return undefined;
+  return last.startsWith("Error: ") ? last.slice("Error: ".length) : last;
+}
+
+function stderrHint(result: ProcessResult): string {
+  const last = result.stderrTail.trim().split("\n").at(-1);
+  return last === undefined || last === "" ? "" : `; stderr: ${last.slice(0, 300)}`;
+}

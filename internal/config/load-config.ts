@@ -1,0 +1,233 @@
+// Validates the host config and resolves defaults. Every bad or unknown field is reported at once,
+// so an operator fixes the config in one pass instead of one error per restart.
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+
+import type { ZodIssue } from "zod";
+
+import { AppError } from "../errors.js";
+import { flattenConfigOverrides } from "./config-overrides.js";
+import {
+  configSchema,
+  DEFAULT_MODEL_ID,
+  DEFAULT_TIMEOUTS,
+  type RawConfig,
+  type SandboxMode,
+} from "./config-schema.js";
+
+export const STATE_DIR_NAME = "plexum-openai-provider";
+
+/** A non-fatal remark about the config, located by dotted path. */
+export interface ConfigWarning {
+  field: string;
+  message: string;
+}
+
+export interface ResolvedTimeouts {
+  turnMs: number;
+  /** SIGINT to codex → SIGTERM to its process group. */
+  interruptGraceMs: number;
+  /** SIGTERM → SIGKILL. */
+  terminateGraceMs: number;
+  versionProbeMs: number;
+}
+
+/** The config with defaults applied, in the shape the runner uses. */
+export interface ResolvedConfig {
+  /** Operator-given codex path; undefined means PATH, then the bundled package. */
+  binary: string | undefined;
+  /** Exec-level flags, placed before `resume`. */
+  extraArgs: readonly string[];
+  supportedModels: readonly string[];
+  /** Plexum model id → codex --model value. */
+  modelArgs: Readonly<Record<string, string>>;
+  stateDir: string;
+  /** Exported as CODEX_HOME to codex when set. */
+  codexHome: string | undefined;
+  sandbox: SandboxMode;
+  /** Rendered `key=value` strings, each passed as `-c <assignment>`. */
+  configOverrides: readonly string[];
+  timeouts: ResolvedTimeouts;
+}
+
+export interface ParseConfigContext {
+  env?: NodeJS.ProcessEnv;
+  homeDir?: string;
+}
+
+export interface ParsedConfig {
+  config: ResolvedConfig;
+  warnings: ConfigWarning[];
+}
+
+// Flags the plugin sets itself; repeating them in extra_args conflicts or breaks the argv shape.
+const OWNED_FLAGS = new Set([
+  "resume",
+  "-",
+  "--json",
+  "--experimental-json",
+  "-s",
+  "--sandbox",
+  "--dangerously-bypass-approvals-and-sandbox",
+  "-m",
+  "--model",
+  "-C",
+  "--cd",
+  "--last",
+]);
+
+/**
+ * Validates the daemon-supplied config (a parsed JSON value, or JSON text) and applies defaults.
+ * Throws AppError CONFIG_INVALID whose `fields` lists every bad or unknown dotted path.
+ */
+export function parseConfig(json: unknown, context: ParseConfigContext = {}): ParsedConfig {
+  const env = context.env ?? process.env;
+  const homeDir = context.homeDir ?? homedir();
+  const input = normaliseInput(json);
+
+  const errors: ConfigWarning[] = [];
+  const warnings: ConfigWarning[] = [];
+
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) errors.push(...parsed.error.issues.flatMap(issueToErrors));
+
+  // Checked even when the schema failed elsewhere, so all problems surface together.
+  const record = isRecord(input) ? input : {};
+  const overrides = record["config_overrides"];
+  const flattened = isRecord(overrides)
+    ? flattenConfigOverrides(overrides)
+    : { assignments: [], errors: [], warnings: [] };
+  errors.push(...flattened.errors.map((issue) => ({ field: issue.path, message: issue.message })));
+  warnings.push(
+    ...flattened.warnings.map((issue) => ({ field: issue.path, message: issue.message })),
+  );
+
+  const stateDir = record["state_dir"];
+  if (typeof stateDir === "string" && stateDir !== "" && !isAbsolute(stateDir)) {
+    errors.push({ field: "state_dir", message: "must be an absolute path" });
+  }
+  const codexHome = record["codex_home"];
+  if (typeof codexHome === "string" && codexHome !== "") {
+    const problem = checkCodexHome(codexHome);
+    if (problem !== undefined) errors.push({ field: "codex_home", message: problem });
+  }
+
+  if (errors.length > 0 || !parsed.success) {
+    const fields = [...new Set(errors.map((error) => error.field))];
+    const detail = errors.map((error) => `${error.field}: ${error.message}`).join("; ");
+    throw new AppError("CONFIG_INVALID", `invalid plugin config: ${detail}`, { fields });
+  }
+
+  const raw = parsed.data;
+  warnings.push(...collectWarnings(raw));
+  return { config: resolve(raw, flattened.assignments, env, homeDir), warnings };
+}
+
+function normaliseInput(json: unknown): unknown {
+  if (json === undefined || json === null) return {};
+  if (typeof json !== "string") return json;
+  if (json.trim() === "") return {};
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new AppError(
+      "CONFIG_INVALID",
+      `invalid plugin config: not valid JSON (${String(error)})`,
+      {
+        cause: error,
+        fields: ["(root)"],
+      },
+    );
+  }
+}
+
+function issueToErrors(issue: ZodIssue): ConfigWarning[] {
+  const base = issue.path.map(String);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ field: [...base, key].join("."), message: "unknown key" }));
+  }
+  return [{ field: base.length === 0 ? "(root)" : base.join("."), message: issue.message }];
+}
+
+function checkCodexHome(path: string): string | undefined {
+  if (!isAbsolute(path)) return "must be an absolute path";
+  try {
+    if (!statSync(path).isDirectory()) return `${path} is not a directory`;
+  } catch {
+    // codex itself refuses to start when CODEX_HOME is missing; say so before any turn runs.
+    return `${path} does not exist; create it (and log codex in there) first`;
+  }
+  return undefined;
+}
+
+function collectWarnings(raw: RawConfig): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  if (raw.binary !== undefined && !isAbsolute(raw.binary)) {
+    warnings.push({
+      field: "binary",
+      message:
+        "is not an absolute path; daemons often run with a minimal PATH, so give the full path",
+    });
+  }
+  const models = raw.supported_models ?? [DEFAULT_MODEL_ID];
+  for (const key of Object.keys(raw.model_args ?? {})) {
+    if (!models.includes(key)) {
+      warnings.push({ field: `model_args.${key}`, message: "is not in supported_models; unused" });
+    }
+  }
+  (raw.extra_args ?? []).forEach((arg, index) => {
+    if (OWNED_FLAGS.has(arg.split("=")[0] ?? arg)) {
+      warnings.push({
+        field: `extra_args.${index}`,
+        message: `"${arg}" conflicts with flags the plugin sets itself`,
+      });
+    }
+  });
+  return warnings;
+}
+
+function resolve(
+  raw: RawConfig,
+  overrides: string[],
+  env: NodeJS.ProcessEnv,
+  homeDir: string,
+): ResolvedConfig {
+  const given = raw.timeouts ?? {};
+  const timeouts = {
+    turn_seconds: given.turn_seconds ?? DEFAULT_TIMEOUTS.turn_seconds,
+    interrupt_grace_seconds:
+      given.interrupt_grace_seconds ?? DEFAULT_TIMEOUTS.interrupt_grace_seconds,
+    terminate_grace_seconds:
+      given.terminate_grace_seconds ?? DEFAULT_TIMEOUTS.terminate_grace_seconds,
+    version_probe_seconds: given.version_probe_seconds ?? DEFAULT_TIMEOUTS.version_probe_seconds,
+  };
+  return {
+    binary: raw.binary,
+    extraArgs: raw.extra_args ?? [],
+    supportedModels: raw.supported_models ?? [DEFAULT_MODEL_ID],
+    modelArgs: raw.model_args ?? {},
+    stateDir: raw.state_dir ?? defaultStateDir(env, homeDir),
+    codexHome: raw.codex_home,
+    sandbox: raw.sandbox ?? "bypass",
+    configOverrides: overrides,
+    timeouts: {
+      turnMs: Math.round(timeouts.turn_seconds * 1000),
+      interruptGraceMs: Math.round(timeouts.interrupt_grace_seconds * 1000),
+      terminateGraceMs: Math.round(timeouts.terminate_grace_seconds * 1000),
+      versionProbeMs: Math.round(timeouts.version_probe_seconds * 1000),
+    },
+  };
+}
+
+/** $XDG_STATE_HOME/plexum-openai-provider, else ~/.local/state/plexum-openai-provider. */
+export function defaultStateDir(env: NodeJS.ProcessEnv, homeDir: string): string {
+  const xdg = env["XDG_STATE_HOME"];
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (xdg !== undefined && xdg !== "" && isAbsolute(xdg)) return join(xdg, STATE_DIR_NAME);
+  return join(homeDir, ".local", "state", STATE_DIR_NAME);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,120 @@
+// Finds the descendants of a process through /proc (Linux). Codex starts shell commands in their own
+// session, so killing codex's process group misses them, and once codex exits they are re-parented
+// to init and cannot be found any more. Descendants are therefore recorded while codex is alive,
+// with their start time so a recycled pid is never signalled.
+import { readdir, readFile } from "node:fs/promises";
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** Clock ticks since boot (/proc/<pid>/stat field 22): identifies this incarnation of the pid. */
+  startTime: string;
+}
+
+const PROC = "/proc";
+
+/** One process's stat line, or undefined when it is gone or /proc is unavailable. */
+export async function readProcessInfo(pid: number): Promise<ProcessInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`${PROC}/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseStat(pid, text);
+}
+
+/** Parses /proc/<pid>/stat. The command name (field 2) may contain spaces and parentheses. */
+export function parseStat(pid: number, text: string): ProcessInfo | undefined {
+  const close = text.lastIndexOf(")");
+  if (close === -1) return undefined;
+  // After ") ": state(3) ppid(4) pgrp(5) session(6) … starttime(22).
+  const fields = text.slice(close + 2).split(" ");
+  const ppid = Number(fields[1]);
+  const pgid = Number(fields[2]);
+  const startTime = fields[19];
+  if (!Number.isInteger(ppid) || !Number.isInteger(pgid) || startTime === undefined)
+    return undefined;
+  // A zombie has already exited; it cannot be signalled usefully and its children are re-parented.
+  if (fields[0] === "Z") return undefined;
+  return { pid, ppid, pgid, startTime };
+}
+
+/** All live processes; an empty list where /proc does not exist (macOS). */
+export async function readProcessTable(): Promise<ProcessInfo[]> {
+  let names: string[];
+  try {
+    names = await readdir(PROC);
+  } catch {
+    return [];
+  }
+  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
+  const infos = await Promise.all(pids.map((pid) => readProcessInfo(pid)));
+  return infos.filter((info): info is ProcessInfo => info !== undefined);
+}
+
+/** Descendants of `rootPid` (not the root itself) in `table`. */
+export function collectDescendants(rootPid: number, table: readonly ProcessInfo[]): ProcessInfo[] {
+  const children = new Map<number, ProcessInfo[]>();
+  for (const info of table) {
+    const siblings = children.get(info.ppid);
+    if (siblings === undefined) children.set(info.ppid, [info]);
+    else siblings.push(info);
+  }
+  const found: ProcessInfo[] = [];
+  const queue = [rootPid];
+  const seen = new Set(queue);
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const child of children.get(parent) ?? []) {
+      if (seen.has(child.pid)) continue;
+      seen.add(child.pid);
+      found.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return found;
+}
+
+/** True when `info.pid` still names the same process (same start time). */
+export async function isSameProcess(info: ProcessInfo): Promise<boolean> {
+  const current = await readProcessInfo(info.pid);
+  return current !== undefined && current.startTime === info.startTime;
+}
+
+type Listener = (table: readonly ProcessInfo[]) => void;
+
+const listeners = new Set<Listener>();
+let timer: NodeJS.Timeout | undefined;
+let scanning = false;
+
+/**
+ * Calls `listener` with the process table every `intervalMs` until the returned function is
+ * called. All subscribers share one scan per tick, so many concurrent turns cost one /proc walk.
+ */
+export function subscribeProcessTable(listener: Listener, intervalMs: number): () => void {
+  listeners.add(listener);
+  if (timer === undefined) {
+    timer = setInterval(() => void scanForListeners(), intervalMs);
+    timer.unref();
+  }
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+}
+
+async function scanForListeners(): Promise<void> {
+  if (scanning) return;
+  scanning = true;
+  try {
+    const table = await readProcessTable();
+    for (const listener of listeners) listener(table);
+  } finally {
+    scanning = false;
+  }
+}

@@ -1,0 +1,59 @@
+// Agent ids come from the daemon and become directory names, so they are validated and mapped to
+// a bounded, collision-free, filesystem-safe name.
+import { createHash } from "node:crypto";
+
+import { AppError } from "../errors.js";
+
+export const MAX_AGENT_ID_CHARS = 256;
+const PREFIX_CHARS = 48;
+const HASH_HEX_CHARS = 16;
+
+/** True for C0 and C1 control characters, including NUL. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Throws AppError AGENT_ID_INVALID unless `agentId` is usable; any other Unicode is allowed. */
+export function validateAgentId(agentId: string): void {
+  const problem = agentIdProblem(agentId);
+  if (problem !== undefined) {
+    throw new AppError(
+      "AGENT_ID_INVALID",
+      `invalid agent id ${JSON.stringify(agentId)}: ${problem}`,
+      {
+        fields: ["agent_id"],
+      },
+    );
+  }
+}
+
+function agentIdProblem(agentId: string): string | undefined {
+  if (agentId === "") return "it must not be empty";
+  const length = [...agentId].length;
+  if (length > MAX_AGENT_ID_CHARS) {
+    return `it has ${length} characters; the limit is ${MAX_AGENT_ID_CHARS}`;
+  }
+  if (hasControlCharacter(agentId)) return "it must not contain NUL or other control characters";
+  if (agentId.includes("/") || agentId.includes("\\")) return "it must not contain '/' or '\\'";
+  if (agentId.includes("..")) return "it must not contain '..'";
+  if (LONE_SURROGATE.test(agentId)) return "it is not well-formed Unicode (lone surrogate)";
+  return undefined;
+}
+
+/**
+ * `<readable prefix>-<16 hex of sha256(id)>`. The prefix keeps [A-Za-z0-9_-] so operators can find
+ * an agent's directory; the hash makes distinct ids distinct even when their prefixes collide.
+ */
+export function agentDirName(agentId: string): string {
+  const prefix = agentId
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/^[_-]+|[_-]+$/g, "")
+    .slice(0, PREFIX_CHARS);
+  const hash = createHash("sha256").update(agentId, "utf8").digest("hex").slice(0, HASH_HEX_CHARS);
+  return `${prefix === "" ? "agent" : prefix}-${hash}`;
+}

@@ -1,0 +1,217 @@
+// Per-agent codex thread state: `<state_dir>/agents/<dir>/thread.json`. Written atomically
+// (temp file, fsync, rename, then fsync of the directory), so a crash leaves the old file or the
+// new one, never a truncated one.
+import { open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+
+import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
+
+import type { Usage } from "../codex/canonical-event.js";
+import { AppError } from "../errors.js";
+import { agentDirName, validateAgentId } from "./agent-id.js";
+
+export const THREAD_FILE = "thread.json";
+
+/** The stored state of one agent's codex thread. */
+export interface ThreadRecord {
+  thread_id: string;
+  /** Codex's cumulative usage at the end of the last turn; the next turn reports the difference. */
+  usage_baseline: Usage;
+  /** True once a turn of this thread finished, i.e. codex persisted a rollout we can resume. */
+  confirmed: boolean;
+  /** ISO 8601. */
+  updated_at: string;
+  /** Kept for operators mapping directories back to agents. */
+  agent_id?: string;
+}
+
+export type ThreadLoadResult =
+  | { status: "none" }
+  | { status: "ok"; record: ThreadRecord }
+  /** The file exists but is not a valid record; it is left in place for inspection. */
+  | { status: "corrupt"; path: string; reason: string };
+
+const count = z.number().int().nonnegative();
+const recordSchema = z.object({
+  thread_id: z.string().min(1),
+  usage_baseline: z.object({
+    input_tokens: count,
+    cached_input_tokens: count,
+    cache_write_input_tokens: count,
+    output_tokens: count,
+    reasoning_output_tokens: count,
+  }),
+  confirmed: z.boolean(),
+  updated_at: z.string(),
+  agent_id: z.string().optional(),
+});
+
+// write-file-atomic names its temp files `<file>.<uint32>`; `.tmp` covers older writers.
+const STALE_TEMP = new RegExp(`^${THREAD_FILE.replace(".", "\\.")}\\.(\\d+|tmp)$|\\.tmp$`);
+
+export class ThreadStore {
+  readonly #agentsDir: string;
+  // All operations on one agent directory run one after another, so a save never races a reset or
+  // the temp-file cleanup of a load.
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(stateDir: string) {
+    this.#agentsDir = join(stateDir, "agents");
+  }
+
+  /** The agent's state directory (validates the id). */
+  agentDir(agentId: string): string {
+    validateAgentId(agentId);
+    return join(this.#agentsDir, agentDirName(agentId));
+  }
+
+  /** Reads the agent's record; removes stale temp files left by a crash mid-write. */
+  async load(agentId: string): Promise<ThreadLoadResult> {
+    const dir = this.agentDir(agentId);
+    return this.#enqueue(dir, async () => {
+      await removeStaleTemps(dir);
+      return readRecord(join(dir, THREAD_FILE));
+    });
+  }
+
+  /** Writes the record atomically (mode 0600, directories 0700). */
+  async save(
+    agentId: string,
+    record: Omit<ThreadRecord, "updated_at" | "agent_id">,
+  ): Promise<ThreadRecord> {
+    const dir = this.agentDir(agentId);
+    const full: ThreadRecord = {
+      thread_id: record.thread_id,
+      usage_baseline: { ...record.usage_baseline },
+      confirmed: record.confirmed,
+      updated_at: new Date().toISOString(),
+      agent_id: agentId,
+    };
+    await this.#enqueue(dir, () => writeRecord(dir, full));
+    return full;
+  }
+
+  /** Forgets the agent's thread; returns the previous thread id, if a valid record existed. */
+  async reset(agentId: string): Promise<string | undefined> {
+    const dir = this.agentDir(agentId);
+    return this.#enqueue(dir, async () => {
+      const path = join(dir, THREAD_FILE);
+      const previous = await readRecord(path);
+      if (previous.status === "corrupt") {
+        await quarantine(path);
+        return undefined;
+      }
+      await rm(path, { force: true }).catch((error: unknown) => {
+        throw new AppError("THREAD_STORE_FAILED", `could not remove ${path}`, { cause: error });
+      });
+      return previous.status === "ok" ? previous.record.thread_id : undefined;
+    });
+  }
+
+  /**
+   * Moves a corrupt thread.json aside (`thread.json.corrupt-<time>`) so the next save does not
+   * overwrite the evidence. Returns the new path.
+   */
+  async quarantineCorrupt(agentId: string): Promise<string | undefined> {
+    const dir = this.agentDir(agentId);
+    return this.#enqueue(dir, () => quarantine(join(dir, THREAD_FILE)));
+  }
+
+  #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.catch(() => undefined);
+    this.#queues.set(key, settled);
+    void settled.then(() => {
+      if (this.#queues.get(key) === settled) this.#queues.delete(key);
+    });
+    return run;
+  }
+}
+
+async function readRecord(path: string): Promise<ThreadLoadResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return { status: "none" };
+    throw new AppError("THREAD_STORE_FAILED", `could not read ${path}`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { status: "corrupt", path, reason: `not valid JSON (${String(error)})` };
+  }
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+    return { status: "corrupt", path, reason: problems.join("; ") };
+  }
+  const { agent_id, ...rest } = parsed.data;
+  return { status: "ok", record: agent_id === undefined ? rest : { ...rest, agent_id } };
+}
+
+async function writeRecord(dir: string, record: ThreadRecord): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(dir, THREAD_FILE), `${JSON.stringify(record, null, 2)}\n`, {
+      mode: 0o600,
+      fsync: true,
+    });
+    await fsyncDirectory(dir);
+  } catch (error) {
+    throw new AppError("ATOMIC_WRITE_FAILED", `could not write ${join(dir, THREAD_FILE)}`, {
+      cause: error,
+    });
+  }
+}
+
+// The rename is only durable once the directory entry is on disk.
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems refuse fsync on directories; the rename itself has still happened.
+    if (!isErrno(error, "EINVAL") && !isErrno(error, "EISDIR")) throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return;
+    throw new AppError("THREAD_STORE_FAILED", `could not list ${dir}`, { cause: error });
+  }
+  await Promise.all(
+    names
+      .filter((name) => STALE_TEMP.test(name))
+      .map((name) => rm(join(dir, name), { force: true })),
+  );
+}
+
+async function quarantine(path: string): Promise<string | undefined> {
+  const target = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  try {
+    await rename(path, target);
+    return target;
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return undefined;
+    throw new AppError("THREAD_STORE_FAILED", `could not move corrupt ${path} aside`, {
+      cause: error,
+    });
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}
