@@ -1,6 +1,6 @@
 // Bundles each entry point into one executable file under dist/, so a daemon can exec it by absolute
 // path and Node resolves no modules at start-up.
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
 
 const entries = {
@@ -11,8 +11,12 @@ const entries = {
 // An absolute interpreter path: under systemd, PATH rarely holds nvm's or a user's node.
 const node = process.env.PLEXUM_NODE_PATH || process.execPath;
 
+const { version } = JSON.parse(await readFile("package.json", "utf8"));
+
 await rm("dist", { recursive: true, force: true });
 await mkdir("dist", { recursive: true });
+// Node reads extensionless files inside this "type": "module" package as ESM; the bundles are CJS.
+await writeFile("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
 
 for (const [name, entry] of Object.entries(entries)) {
   const outfile = `dist/${name}`;
@@ -27,8 +31,15 @@ for (const [name, entry] of Object.entries(entries)) {
     sourcemap: "linked",
     legalComments: "none",
     logLevel: "warning",
-    banner: { js: `#!${node}` },
-    define: { "process.env.PLEXUM_BUILD_VERSION": JSON.stringify(process.env.npm_package_version ?? "0.0.0") },
+    // import.meta has no meaning in CJS; give it the bundle's own location, which is what code that
+    // resolves packages relative to itself wants.
+    banner: {
+      js: `#!${node}\n"use strict";\nconst __import_meta_url = require("node:url").pathToFileURL(__filename).href;`,
+    },
+    define: {
+      PLEXUM_PLUGIN_VERSION: JSON.stringify(version),
+      "import.meta.url": "__import_meta_url",
+    },
   });
   await chmod(outfile, 0o755);
 }

@@ -75,8 +75,7 @@ export async function planTurn(
       `model "${modelId}" is not supported; supported models: ${config.supportedModels.join(", ")}`,
     );
   }
-  const cliModel =
-    config.modelArgs[modelId] ?? (modelId === DEFAULT_MODEL_ID ? undefined : modelId);
+  const cliModel = cliModelFor(config, modelId);
 
   const sandbox = request.options.sandbox ?? config.sandbox;
   if (!(SANDBOX_MODES as readonly string[]).includes(sandbox)) {
@@ -133,4 +132,9 @@ function countChars(text: string): number {
   let count = 0;
   for (const _char of text) count += 1;
   return count;
+}
+
+/** The codex --model value for a Plexum model id; undefined keeps codex's own default. */
+export function cliModelFor(config: ResolvedConfig, modelId: string): string | undefined {
+  return config.modelArgs[modelId] ?? (modelId === DEFAULT_MODEL_ID ? undefined : modelId);
 }

@@ -58,7 +58,9 @@ export function execCommand(
 ): MockOutputItem {
   return functionCall({
     name: "exec_command",
-    args: { cmd, ...options.extraArgs },
+    // A non-login shell: scripted runs must not depend on the machine's login profile (a slow or
+    // lock-waiting ~/.bashrc stalls `bash -lc` for a minute).
+    args: { cmd, login: false, ...options.extraArgs },
     ...(options.callId === undefined ? {} : { callId: options.callId }),
   });
 }

@@ -1,0 +1,186 @@
+// Canonical turn events → plexum.provider.v1 wire messages. The only place domain events meet
+// generated types (terraform-plugin-go's toproto seam).
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+
+import {
+  type ErrorEvent,
+  ErrorClass as ErrorClassPb,
+  ErrorEventSchema,
+  NoticeEvent_Kind,
+  type ToolEventSchema,
+  ToolEvent_Phase,
+  type TurnEvent,
+  TurnEnd_Outcome,
+  TurnEventSchema,
+  type Usage as UsagePb,
+  UsageSchema,
+} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import type {
+  CanonicalEvent,
+  ErrorClass,
+  ToolDetail,
+  ToolPhase,
+  TurnError,
+  TurnOutcome,
+  Usage,
+} from "../codex/canonical-event.js";
+
+const errorClasses: Record<ErrorClass, ErrorClassPb> = {
+  retrying: ErrorClassPb.RETRYING,
+  rate_limited: ErrorClassPb.RATE_LIMITED,
+  quota_exhausted: ErrorClassPb.QUOTA_EXHAUSTED,
+  auth: ErrorClassPb.AUTH,
+  context_window_exceeded: ErrorClassPb.CONTEXT_WINDOW_EXCEEDED,
+  invalid_request: ErrorClassPb.INVALID_REQUEST,
+  network: ErrorClassPb.NETWORK,
+  internal: ErrorClassPb.INTERNAL,
+  precondition: ErrorClassPb.PRECONDITION,
+  timeout: ErrorClassPb.TIMEOUT,
+};
+
+const phases: Record<ToolPhase, ToolEvent_Phase> = {
+  started: ToolEvent_Phase.STARTED,
+  updated: ToolEvent_Phase.UPDATED,
+  completed: ToolEvent_Phase.COMPLETED,
+};
+
+const outcomes: Record<TurnOutcome, TurnEnd_Outcome> = {
+  completed: TurnEnd_Outcome.COMPLETED,
+  failed: TurnEnd_Outcome.FAILED,
+  cancelled: TurnEnd_Outcome.CANCELLED,
+  crashed: TurnEnd_Outcome.CRASHED,
+};
+
+const noticeKinds = {
+  retrying: NoticeEvent_Kind.RETRYING,
+  warning: NoticeEvent_Kind.WARNING,
+  thread_stored: NoticeEvent_Kind.THREAD_STORED,
+} as const;
+
+function usageToProto(usage: Usage): UsagePb {
+  return create(UsageSchema, {
+    inputTokens: BigInt(usage.input_tokens),
+    cachedInputTokens: BigInt(usage.cached_input_tokens),
+    cacheWriteInputTokens: BigInt(usage.cache_write_input_tokens),
+    outputTokens: BigInt(usage.output_tokens),
+    reasoningOutputTokens: BigInt(usage.reasoning_output_tokens),
+  });
+}
+
+/** Converts a typed turn error to its wire form. */
+export function errorToProto(error: TurnError): ErrorEvent {
+  return create(ErrorEventSchema, {
+    class: errorClasses[error.class],
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+    ...(error.retryAfterSeconds === undefined
+      ? {}
+      : { retryAfterSeconds: Math.max(0, Math.round(error.retryAfterSeconds)) }),
+    ...(error.resetsAt === undefined ? {} : { resetsAt: timestampFromDate(error.resetsAt) }),
+  });
+}
+
+function toolToProto(
+  detail: ToolDetail,
+): NonNullable<MessageInitShape<typeof ToolEventSchema>["tool"]> {
+  switch (detail.type) {
+    case "command_execution":
+      return {
+        case: "command",
+        value: {
+          command: detail.command,
+          aggregatedOutput: detail.aggregatedOutput,
+          ...(detail.exitCode === null ? {} : { exitCode: detail.exitCode }),
+        },
+      };
+    case "mcp_tool_call":
+      return {
+        case: "mcpToolCall",
+        value: {
+          server: detail.server,
+          tool: detail.tool,
+          argumentsJson: detail.argumentsJson,
+          resultJson: detail.resultJson,
+          error: detail.error,
+        },
+      };
+    case "file_change":
+      return { case: "fileChange", value: { changes: detail.changes } };
+    case "web_search":
+      return { case: "webSearch", value: { query: detail.query, actionJson: detail.actionJson } };
+    case "todo_list":
+      return { case: "todoList", value: { items: detail.items } };
+    case "collab_tool_call":
+      return { case: "collabToolCall", value: { tool: detail.tool, rawJson: detail.rawJson } };
+  }
+}
+
+type EventInit = NonNullable<MessageInitShape<typeof TurnEventSchema>["event"]>;
+
+function eventBody(event: CanonicalEvent): EventInit {
+  switch (event.kind) {
+    case "turn_started":
+      return {
+        case: "turnStarted",
+        value: {
+          threadId: event.threadId,
+          resumed: event.resumed,
+          model: event.model,
+          sandbox: event.sandbox,
+          codexVersion: event.codexVersion,
+        },
+      };
+    case "text":
+      return { case: "text", value: { itemId: event.itemId, text: event.text } };
+    case "reasoning":
+      return { case: "reasoning", value: { itemId: event.itemId, text: event.text } };
+    case "tool":
+      return {
+        case: "tool",
+        value: {
+          itemId: event.itemId,
+          phase: phases[event.phase],
+          status: event.status,
+          tool: toolToProto(event.detail),
+        },
+      };
+    case "usage":
+      return {
+        case: "usage",
+        value: { turn: usageToProto(event.turn), thread: usageToProto(event.thread) },
+      };
+    case "error":
+      return { case: "error", value: errorToProto(event.error) };
+    case "notice":
+      return { case: "notice", value: { kind: noticeKinds[event.notice], message: event.message } };
+    case "passthrough":
+      return { case: "passthrough", value: { type: event.type, rawJson: event.rawJson } };
+    case "turn_end":
+      return {
+        case: "turnEnd",
+        value: {
+          outcome: outcomes[event.outcome],
+          message: event.message,
+          threadId: event.threadId,
+          finalText: event.finalText,
+          ...(event.usage === undefined ? {} : { usage: usageToProto(event.usage) }),
+          ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }),
+          signal: event.signal ?? "",
+          stderrTail: event.stderrTail,
+          ...(event.error === undefined ? {} : { error: errorToProto(event.error) }),
+          durationMs: BigInt(Math.max(0, Math.round(event.durationMs))),
+        },
+      };
+  }
+}
+
+/** Converts one canonical event to a wire TurnEvent with its sequence number and timestamp. */
+export function eventToProto(event: CanonicalEvent, seq: number, now = Date.now()): TurnEvent {
+  return create(TurnEventSchema, {
+    seq: BigInt(seq),
+    time: timestampFromMs(now),
+    event: eventBody(event),
+  });
+}

@@ -1,0 +1,323 @@
+// based on hashicorp/go-plugin client.go (Start, Kill) and grpc_client.go (newGRPCClient, Close).
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { basename } from "node:path";
+import { createInterface } from "node:readline";
+
+import type { DescService } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+
+import { PluginError } from "../errors.js";
+import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
+import type { AutoMtlsCertificate } from "../plugin/auto-mtls.js";
+import {
+  DEFAULT_MAX_PORT,
+  DEFAULT_MIN_PORT,
+  PLUGIN_CLIENT_CERT,
+  PLUGIN_MAX_PORT,
+  PLUGIN_MIN_PORT,
+  PLUGIN_PROTOCOL_VERSIONS,
+  PLUGIN_UNIX_SOCKET_DIR,
+} from "../plugin/env.js";
+import { createServiceClient, type ServiceClient } from "../plugin/grpc-client.js";
+import { type HandshakeInfo, parseHandshakeLine } from "../plugin/handshake.js";
+
+/** Options for {@link launchPlugin}. */
+export interface LaunchPluginOptions {
+  /** Executable to run (no shell). */
+  path: string;
+  /** Its arguments. */
+  args?: readonly string[];
+  /** Extra environment, over `process.env`; the go-plugin variables override both. */
+  env?: NodeJS.ProcessEnv;
+  /** Magic cookie variable name. */
+  cookieKey: string;
+  /** Magic cookie value. */
+  cookieValue: string;
+  /** App protocol versions this host accepts; default `[1]`. */
+  protocolVersions?: readonly number[];
+  /** How long to wait for the handshake line; default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Generate a host certificate, pass it in `PLUGIN_CLIENT_CERT` and connect with mTLS. */
+  autoMtls?: boolean;
+  /** Sets `PLUGIN_UNIX_SOCKET_DIR`. */
+  socketDir?: string;
+  /** `PLUGIN_MIN_PORT`; default 10000. */
+  minPort?: number;
+  /** `PLUGIN_MAX_PORT`; default 25000. */
+  maxPort?: number;
+  /** Receives plugin stderr records re-logged at their hclog level when `stderr` is not given. */
+  logger?: Logger;
+  /** Receives every stderr line of the plugin, raw. */
+  stderr?: (line: string) => void;
+}
+
+/** How a launched plugin ended. */
+export interface PluginExit {
+  /** Exit status, or null when killed by a signal. */
+  exitCode: number | null;
+  /** The killing signal, or null. */
+  signal: NodeJS.Signals | null;
+  /** For {@link LaunchedPlugin.kill}: time from the kill request to exit; else 0. */
+  durationMs: number;
+}
+
+/** A running plugin whose handshake succeeded. */
+export interface LaunchedPlugin {
+  /** The child process. */
+  process: ChildProcess;
+  /** The parsed handshake line. */
+  handshake: HandshakeInfo;
+  /** grpc-js target: `unix:/path` or `127.0.0.1:port`. */
+  address: string;
+  /** Insecure, or mTLS trusting the plugin's certificate from handshake field 6. */
+  credentials: grpc.ChannelCredentials;
+  /** Channel options the credentials need (the TLS server name under AutoMTLS). */
+  channelOptions: grpc.ChannelOptions;
+  /** Creates a typed client for one of the plugin's services. */
+  createClient<S extends DescService>(service: S): ServiceClient<S>;
+  /** Settles when the process exits, however that happens. */
+  exited: Promise<PluginExit>;
+  /**
+   * Stops the plugin like go-plugin's `Client.Kill()`: GRPCController/Shutdown (errors ignored),
+   * up to 2 s for the process to exit, then SIGKILL. Idempotent.
+   */
+  kill(): Promise<PluginExit>;
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+// go-plugin's Kill() grace period.
+const KILL_GRACE_MS = 2000;
+const STDERR_TAIL_BYTES = 8192;
+
+const hclogLevels = new Set(["trace", "debug", "info", "warn", "error"]);
+
+// Re-logs a plugin's hclog JSON line at its own level, like go-plugin's logStderr.
+function relayStderrLine(logger: Logger, plugin: string, line: string): void {
+  try {
+    const record: unknown = JSON.parse(line);
+    if (typeof record === "object" && record !== null) {
+      const {
+        "@level": level,
+        "@message": message,
+        "@timestamp": _time,
+        ...fields
+      } = record as Record<string, unknown>;
+      const name = typeof level === "string" ? level.toLowerCase() : "";
+      if (hclogLevels.has(name) && typeof message === "string") {
+        logger[name as "info"]({ ...fields, plugin }, message);
+        return;
+      }
+    }
+  } catch {
+    // Not JSON: logged raw below.
+  }
+  logger.debug({ plugin }, line);
+}
+
+function delay(ms: number): Promise<"timeout"> {
+  return new Promise((resolve) => setTimeout(() => resolve("timeout"), ms).unref());
+}
+
+/**
+ * Starts a go-plugin plugin and completes its handshake: spawns `path` (no shell) with the magic
+ * cookie and `PLUGIN_*` variables, reads the first stdout line within `handshakeTimeoutMs`, checks
+ * it, and keeps draining stdout and stderr afterwards so the plugin never blocks on a full pipe.
+ *
+ * @throws PluginError `HANDSHAKE_TIMEOUT`, `PLUGIN_EXITED_EARLY` (with the stderr tail),
+ *   `PLUGIN_START_FAILED`, `HANDSHAKE_MALFORMED`, `UNSUPPORTED_PROTOCOL_VERSION` or
+ *   `TLS_SETUP_FAILED`; the process is killed first.
+ */
+export async function launchPlugin(options: LaunchPluginOptions): Promise<LaunchedPlugin> {
+  const protocolVersions = options.protocolVersions ?? [1];
+  const timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const pluginName = basename(options.path);
+
+  let hostCertificate: AutoMtlsCertificate | undefined;
+  if (options.autoMtls === true) {
+    const { generateAutoMtlsCertificate } = await import("../plugin/auto-mtls.js");
+    hostCertificate = await generateAutoMtlsCertificate();
+  }
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    [options.cookieKey]: options.cookieValue,
+    [PLUGIN_PROTOCOL_VERSIONS]: protocolVersions.join(","),
+    [PLUGIN_MIN_PORT]: String(options.minPort ?? DEFAULT_MIN_PORT),
+    [PLUGIN_MAX_PORT]: String(options.maxPort ?? DEFAULT_MAX_PORT),
+  };
+  if (hostCertificate !== undefined) env[PLUGIN_CLIENT_CERT] = hostCertificate.certPem;
+  if (options.socketDir !== undefined) env[PLUGIN_UNIX_SOCKET_DIR] = options.socketDir;
+
+  // stdin is not passed on: a plugin has no use for the host's terminal input.
+  const child = spawn(options.path, options.args ?? [], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+  // A later spawn or kill error must not become an unhandled 'error' event.
+  child.on("error", (error) =>
+    options.logger?.warn({ err: error, plugin: pluginName }, "plugin process error"),
+  );
+
+  let stderrTail = "";
+  const stderrLines = createInterface({ input: child.stderr, crlfDelay: Infinity });
+  stderrLines.on("line", (line) => {
+    stderrTail = `${stderrTail}${line}\n`.slice(-STDERR_TAIL_BYTES);
+    if (options.stderr !== undefined) options.stderr(line);
+    else if (options.logger !== undefined) relayStderrLine(options.logger, pluginName, line);
+  });
+
+  let killStartedAt: number | undefined;
+  const exited = new Promise<PluginExit>((resolve) => {
+    child.once("exit", (exitCode, signal) => {
+      resolve({
+        exitCode,
+        signal,
+        durationMs: killStartedAt === undefined ? 0 : performance.now() - killStartedAt,
+      });
+    });
+  });
+
+  const fail = (error: PluginError): never => {
+    child.kill("SIGKILL");
+    throw error;
+  };
+
+  // The first stdout line is the handshake; later lines are read and discarded, as go-plugin does.
+  const stdoutLines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([
+    new Promise<{ line: string }>((resolve) =>
+      stdoutLines.once("line", (line) => resolve({ line })),
+    ),
+    new Promise<{ startError: Error }>((resolve) =>
+      child.once("error", (startError) => resolve({ startError })),
+    ),
+    // Wait for stderr to close too, so the tail is complete.
+    Promise.all([exited, new Promise((resolve) => child.stderr.once("close", resolve))]).then(
+      ([exit]) => ({ exit }),
+    ),
+    new Promise<{ timeout: true }>((resolve) => {
+      timer = setTimeout(() => resolve({ timeout: true }), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+
+  if ("startError" in first) {
+    fail(
+      new PluginError(
+        "PLUGIN_START_FAILED",
+        `cannot start plugin ${options.path}: ${first.startError.message}`,
+        {
+          cause: first.startError,
+        },
+      ),
+    );
+  }
+  if ("exit" in first) {
+    const { exitCode, signal } = first.exit;
+    fail(
+      new PluginError(
+        "PLUGIN_EXITED_EARLY",
+        `plugin ${pluginName} exited before the handshake (exit code ${exitCode}, signal ${signal}); stderr:\n${stderrTail}`,
+      ),
+    );
+  }
+  if ("timeout" in first) {
+    fail(
+      new PluginError(
+        "HANDSHAKE_TIMEOUT",
+        `plugin ${pluginName} printed no handshake within ${timeoutMs} ms; stderr:\n${stderrTail}`,
+      ),
+    );
+  }
+  const line = (first as { line: string }).line;
+
+  let handshake: HandshakeInfo;
+  try {
+    handshake = parseHandshakeLine(line);
+  } catch (error) {
+    return fail(PluginError.from(error, "HANDSHAKE_MALFORMED"));
+  }
+  if (handshake.protocol !== "grpc") {
+    fail(
+      new PluginError(
+        "UNSUPPORTED_PROTOCOL_VERSION",
+        `plugin ${pluginName} speaks ${handshake.protocol}; only grpc is supported`,
+      ),
+    );
+  }
+  if (!protocolVersions.includes(handshake.appVersion)) {
+    fail(
+      new PluginError(
+        "UNSUPPORTED_PROTOCOL_VERSION",
+        `incompatible API version with plugin: plugin version ${handshake.appVersion}, client versions [${protocolVersions.join(", ")}]`,
+      ),
+    );
+  }
+
+  let credentials = grpc.credentials.createInsecure();
+  let channelOptions: grpc.ChannelOptions = {};
+  if (hostCertificate !== undefined) {
+    if (handshake.serverCert === undefined) {
+      fail(
+        new PluginError(
+          "TLS_SETUP_FAILED",
+          `plugin ${pluginName} did not return a certificate although AutoMTLS was requested`,
+        ),
+      );
+    }
+    const { createAutoMtlsClient } = await import("../plugin/auto-mtls.js");
+    try {
+      ({ credentials, channelOptions } = createAutoMtlsClient(
+        handshake.serverCert as string,
+        hostCertificate,
+      ));
+    } catch (error) {
+      fail(PluginError.from(error, "TLS_SETUP_FAILED"));
+    }
+  }
+
+  const address = handshake.network === "unix" ? `unix:${handshake.address}` : handshake.address;
+  const createClient = <S extends DescService>(service: S): ServiceClient<S> =>
+    createServiceClient(service, address, credentials, channelOptions);
+
+  let killing: Promise<PluginExit> | undefined;
+  const kill = (): Promise<PluginExit> => {
+    killing ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      killStartedAt = performance.now();
+      const controller = createClient(GRPCController);
+      try {
+        await controller.shutdown({}, { deadline: Date.now() + KILL_GRACE_MS });
+      } catch {
+        // Ignored, as in go-plugin: the process may already be on its way out.
+      } finally {
+        controller.close();
+      }
+      if ((await Promise.race([exited, delay(KILL_GRACE_MS)])) === "timeout") {
+        child.kill("SIGKILL");
+        const exit = await exited;
+        // A SIGKILLed plugin cannot remove its socket.
+        if (handshake.network === "unix") rmSync(handshake.address, { force: true });
+        return exit;
+      }
+      return exited;
+    })();
+    return killing;
+  };
+
+  return {
+    process: child,
+    handshake,
+    address,
+    credentials,
+    channelOptions,
+    createClient,
+    exited,
+    kill,
+  };
+}

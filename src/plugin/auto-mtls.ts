@@ -1,0 +1,168 @@
+// based on hashicorp/go-plugin mtls.go (generateCert) and the AutoMTLS parts of client.go/server.go.
+// @peculiar/x509 (and its reflect polyfill) is loaded only on this path: it costs tens of
+// milliseconds, and most starts do not use AutoMTLS.
+import { webcrypto } from "node:crypto";
+
+import * as grpc from "@grpc/grpc-js";
+import type * as X509 from "@peculiar/x509";
+
+import { PluginError } from "../errors.js";
+
+/** A one-time certificate with its key, as produced by {@link generateAutoMtlsCertificate}. */
+export interface AutoMtlsCertificate {
+  /** PEM of the self-signed certificate. */
+  certPem: string;
+  /** PKCS#8 PEM of its private key. */
+  keyPem: string;
+  /** Raw DER of the certificate. */
+  certDer: Uint8Array;
+}
+
+// go-plugin: NotBefore now-30s, NotAfter now+262980h (~30 years).
+const NOT_BEFORE_SKEW_MS = 30_000;
+const VALIDITY_MS = 262_980 * 3_600_000;
+
+const ecdsa = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+function toPem(label: string, der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString("base64");
+  const lines = base64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/**
+ * Generates a one-time, self-signed ECDSA P-256 certificate in process, shaped like go-plugin's:
+ * CN and DNS SAN `localhost`, CA:TRUE (so the peer can use the certificate itself as its root),
+ * key usage digitalSignature + keyEncipherment + keyCertSign, extended key usage serverAuth +
+ * clientAuth, valid from 30 s ago for about 30 years.
+ */
+export async function generateAutoMtlsCertificate(): Promise<AutoMtlsCertificate> {
+  try {
+    // tsyringe, which @peculiar/x509 uses, throws on import without a Reflect metadata polyfill.
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof X509.cryptoProvider.set>[0]);
+    const keys = await webcrypto.subtle.generateKey(ecdsa, true, ["sign", "verify"]);
+    const now = Date.now();
+    const serial = webcrypto.getRandomValues(new Uint8Array(16));
+    // A positive serial: DER integers are signed.
+    serial[0] = (serial[0] ?? 0) & 0x7f;
+    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: Buffer.from(serial).toString("hex"),
+      name: "CN=localhost, O=plexum",
+      notBefore: new Date(now - NOT_BEFORE_SKEW_MS),
+      notAfter: new Date(now + VALIDITY_MS),
+      signingAlgorithm: ecdsa,
+      keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams["keys"],
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature |
+            x509.KeyUsageFlags.keyEncipherment |
+            x509.KeyUsageFlags.keyCertSign,
+          true,
+        ),
+        new x509.ExtendedKeyUsageExtension([
+          x509.ExtendedKeyUsage.serverAuth,
+          x509.ExtendedKeyUsage.clientAuth,
+        ]),
+        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }]),
+      ],
+    });
+    const keyDer = new Uint8Array(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+    const certDer = new Uint8Array(certificate.rawData);
+    return {
+      certPem: toPem("CERTIFICATE", certDer),
+      keyPem: toPem("PRIVATE KEY", keyDer),
+      certDer,
+    };
+  } catch (error) {
+    throw new PluginError("TLS_SETUP_FAILED", "cannot generate the AutoMTLS certificate", {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Encodes a certificate for handshake field 6: standard base64 of the raw DER without `=` padding
+ * (Go's `base64.RawStdEncoding`).
+ */
+export function encodeCertificateField(certDer: Uint8Array): string {
+  return Buffer.from(certDer).toString("base64").replace(/=+$/, "");
+}
+
+/**
+ * Decodes handshake field 6 back to a PEM certificate.
+ *
+ * @throws PluginError `TLS_SETUP_FAILED` when the field is not base64 DER. go-plugin ignores values
+ *   of 50 characters or less, which never hold a certificate.
+ */
+export function decodeCertificateField(field: string): string {
+  if (field.length <= 50 || !/^[A-Za-z0-9+/]+={0,2}$/.test(field)) {
+    throw new PluginError("TLS_SETUP_FAILED", "handshake field 6 is not a base64 DER certificate");
+  }
+  return toPem("CERTIFICATE", Buffer.from(field, "base64"));
+}
+
+/** Server side of AutoMTLS: credentials to serve with, and the value for handshake field 6. */
+export interface AutoMtlsServer {
+  /** TLS credentials that require a client certificate signed by the host's certificate. */
+  credentials: grpc.ServerCredentials;
+  /** This plugin's certificate for handshake field 6. */
+  serverCert: string;
+}
+
+/**
+ * Sets up the plugin's side of AutoMTLS from the host's `PLUGIN_CLIENT_CERT` PEM: generates this
+ * process's certificate and serves TLS that requires client certificates signed by the host's.
+ */
+export async function createAutoMtlsServer(clientCertPem: string): Promise<AutoMtlsServer> {
+  const own = await generateAutoMtlsCertificate();
+  try {
+    const credentials = grpc.ServerCredentials.createSsl(
+      Buffer.from(clientCertPem),
+      [{ cert_chain: Buffer.from(own.certPem), private_key: Buffer.from(own.keyPem) }],
+      true,
+    );
+    return { credentials, serverCert: encodeCertificateField(own.certDer) };
+  } catch (error) {
+    throw new PluginError("TLS_SETUP_FAILED", "cannot use PLUGIN_CLIENT_CERT", { cause: error });
+  }
+}
+
+/** Client side of AutoMTLS: credentials plus the channel options they need. */
+export interface AutoMtlsClient {
+  /** TLS credentials trusting only the plugin's certificate and presenting ours. */
+  credentials: grpc.ChannelCredentials;
+  /** Verifies the server as `localhost`, whatever the address, like go-plugin's `ServerName`. */
+  channelOptions: grpc.ChannelOptions;
+}
+
+/**
+ * Sets up the host's side of AutoMTLS: trust exactly the certificate from handshake field 6 and
+ * present `clientCertificate` (the one passed to the plugin in `PLUGIN_CLIENT_CERT`).
+ */
+export function createAutoMtlsClient(
+  serverCertField: string,
+  clientCertificate: AutoMtlsCertificate,
+): AutoMtlsClient {
+  const rootPem = decodeCertificateField(serverCertField);
+  try {
+    const credentials = grpc.credentials.createSsl(
+      Buffer.from(rootPem),
+      Buffer.from(clientCertificate.keyPem),
+      Buffer.from(clientCertificate.certPem),
+    );
+    return {
+      credentials,
+      channelOptions: {
+        "grpc.ssl_target_name_override": "localhost",
+        "grpc.default_authority": "localhost",
+      },
+    };
+  } catch (error) {
+    throw new PluginError("TLS_SETUP_FAILED", "cannot build AutoMTLS client credentials", {
+      cause: error,
+    });
+  }
+}
