@@ -1,6 +1,7 @@
 // Bundles each entry point into one executable file under dist/, so a daemon can exec it by absolute
 // path and Node resolves no modules at start-up.
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+
 import { build } from "esbuild";
 
 const entries = {

@@ -29,7 +29,10 @@ export interface DemoOptions {
 }
 
 /** Runs the demo; resolves to the process exit code. */
-export async function runDemo(options: DemoOptions, print: (line: string) => void): Promise<number> {
+export async function runDemo(
+  options: DemoOptions,
+  print: (line: string) => void,
+): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), "plexum-demo-"));
   let server: ResponsesServer | undefined;
   try {

@@ -90,7 +90,9 @@ export async function openSession(
     );
     for (const diagnostic of configured.diagnostics) {
       const level = diagnostic.severity === Diagnostic_Severity.ERROR ? "error" : "warning";
-      print(`config ${level}: ${diagnostic.field ? `${diagnostic.field}: ` : ""}${diagnostic.summary}`);
+      print(
+        `config ${level}: ${diagnostic.field ? `${diagnostic.field}: ` : ""}${diagnostic.summary}`,
+      );
     }
   } catch (error) {
     client.close();

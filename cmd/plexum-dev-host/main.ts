@@ -69,7 +69,9 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const entry =
-    values.config === undefined ? undefined : await readProviderEntry(values.config, values.provider);
+    values.config === undefined
+      ? undefined
+      : await readProviderEntry(values.config, values.provider);
   const pluginPath = values.plugin ?? entry?.path ?? siblingPlugin();
   const workspace = resolve(values.workspace);
   await mkdir(workspace, { recursive: true });
@@ -100,7 +102,9 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`plexum-dev-host: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `plexum-dev-host: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -4,8 +4,8 @@ import {
   type ErrorEvent,
   NoticeEvent_Kind,
   ToolEvent_Phase,
-  type TurnEvent,
   TurnEnd_Outcome,
+  type TurnEvent,
   type Usage,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 
@@ -95,4 +95,3 @@ export function renderEvent(event: TurnEvent): string {
       return "";
   }
 }
-

@@ -1,7 +1,7 @@
 // Plugin mode: serve plexum.provider.v1 over go-plugin's handshake. Stdout carries only the handshake.
-import { ProviderPlugin } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { ProviderService } from "../../internal/provider/provider-service.js";
 import { PLEXUM_HANDSHAKE, PLUGIN_VERSION } from "../../internal/provider/plugin-identity.js";
+import { ProviderService } from "../../internal/provider/provider-service.js";
+import { ProviderPlugin } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { createHclogLogger } from "../../src/log/hclog-logger.js";
 import { implementService } from "../../src/plugin/grpc-service.js";
 import { servePlugin } from "../../src/plugin/serve.js";

@@ -1,10 +1,9 @@
 // plexum.provider.v1.ProviderPlugin handlers: the one place gRPC calls meet the codex backend.
 import { once } from "node:events";
 
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-
-import type { MessageInitShape } from "@bufbuild/protobuf";
 
 import {
   type ConfigureResponseSchema,
@@ -49,7 +48,10 @@ export interface ProviderServiceOptions {
 
 type ConfigState = { config: ResolvedConfig; store: ThreadStore; configured: boolean };
 
-type TurnCall = grpc.ServerDuplexStream<RunTurnRequest, MessageInitShape<typeof RunTurnResponseSchema>>;
+type TurnCall = grpc.ServerDuplexStream<
+  RunTurnRequest,
+  MessageInitShape<typeof RunTurnResponseSchema>
+>;
 
 /** A gRPC error carrying a status code and a message that names what went wrong. */
 function serviceError(error: unknown): Partial<grpc.ServiceError> {
@@ -85,7 +87,10 @@ export class ProviderService {
   implementation(): ServiceImplementation<typeof ProviderPlugin> {
     return {
       getInfo: (_call, callback) => {
-        this.#getInfo().then((info) => callback(null, info), (error) => callback(serviceError(error)));
+        this.#getInfo().then(
+          (info) => callback(null, info),
+          (error) => callback(serviceError(error)),
+        );
       },
       configure: (call, callback) => {
         this.#configure(call.request.configJson).then(
@@ -126,7 +131,10 @@ export class ProviderService {
     this.#logger.info({ reason, running_turns: running }, "shutting down");
     const { killAllProcessGroups } = await import("../proc/process-registry.js");
     await Promise.all([
-      this.#turns.cancelAll({ kind: "shutdown", message: `plugin shutting down (${reason})` }, 1000),
+      this.#turns.cancelAll(
+        { kind: "shutdown", message: `plugin shutting down (${reason})` },
+        1000,
+      ),
       killAllProcessGroups(),
     ]);
   }
@@ -167,20 +175,30 @@ export class ProviderService {
     };
   }
 
-  async #configure(configJson: Uint8Array): Promise<MessageInitShape<typeof ConfigureResponseSchema>> {
+  async #configure(
+    configJson: Uint8Array,
+  ): Promise<MessageInitShape<typeof ConfigureResponseSchema>> {
     let json: unknown;
     const text = Buffer.from(configJson).toString("utf8");
     try {
       json = text.trim() === "" ? {} : JSON.parse(text);
     } catch (error) {
-      throw new AppError("CONFIG_INVALID", `config_json is not valid JSON: ${(error as Error).message}`, {
-        cause: error,
-        fields: ["config_json"],
-      });
+      throw new AppError(
+        "CONFIG_INVALID",
+        `config_json is not valid JSON: ${(error as Error).message}`,
+        {
+          cause: error,
+          fields: ["config_json"],
+        },
+      );
     }
     const [{ parseConfig }, { ThreadStore }] = await Promise.all([loadConfig(), loadStore()]);
     const { config, warnings } = parseConfig(json, { env: this.#env });
-    const state: ConfigState = { config, store: new ThreadStore(config.stateDir), configured: true };
+    const state: ConfigState = {
+      config,
+      store: new ThreadStore(config.stateDir),
+      configured: true,
+    };
     this.#state = Promise.resolve(state);
     this.#binary = undefined;
     const binary = await this.#binaryStatus(config);
@@ -279,11 +297,7 @@ export class ProviderService {
     });
   }
 
-  async #streamTurn(
-    call: TurnCall,
-    request: TurnRequest,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async #streamTurn(call: TurnCall, request: TurnRequest, signal: AbortSignal): Promise<void> {
     const [state, { runTurn }] = await Promise.all([this.#currentState(), loadRunner()]);
     const binary = await this.#binaryStatus(state.config);
     const log = this.#logger.child({ agent_id: request.agentId });

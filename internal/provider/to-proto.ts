@@ -4,14 +4,14 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 
 import {
-  type ErrorEvent,
   ErrorClass as ErrorClassPb,
+  type ErrorEvent,
   ErrorEventSchema,
   NoticeEvent_Kind,
-  type ToolEventSchema,
   ToolEvent_Phase,
-  type TurnEvent,
+  type ToolEventSchema,
   TurnEnd_Outcome,
+  type TurnEvent,
   TurnEventSchema,
   type Usage as UsagePb,
   UsageSchema,

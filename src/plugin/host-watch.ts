@@ -4,6 +4,11 @@ export interface WatchHostOptions {
   onGone: (cause: string) => void;
   /** Parent pid poll interval; default 500 ms. */
   intervalMs?: number;
+  /**
+   * The host's pid, read as early as possible; default `process.ppid` now. Reading it late can
+   * miss a host that died during startup, whose orphan already reports its new parent.
+   */
+  parentPid?: number;
   /** Streams whose EPIPE errors mean the host closed our pipes (stdout, stderr, a log stream). */
   streams?: readonly NodeJS.EventEmitter[];
 }
@@ -24,7 +29,7 @@ export function watchHost(options: WatchHostOptions): () => void {
     options.onGone(cause);
   };
 
-  const initialParent = process.ppid;
+  const initialParent = options.parentPid ?? process.ppid;
   const timer = setInterval(() => {
     if (process.ppid !== initialParent) fire(`parent process ${initialParent} is gone`);
   }, options.intervalMs ?? 500);

@@ -96,7 +96,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 1500;
 // Graceful stop gets this long before in-flight calls are cut off.
 const SERVER_STOP_GRACE_MS = 250;
 // The host SIGKILLs at 2 s; exit on our own terms before that.
-const EXIT_DEADLINE_MS = 1900;
+const EXIT_DEADLINE_MS = 1800;
 
 const unlimitedMessages: grpc.ServerOptions = {
   "grpc.max_receive_message_length": -1,
@@ -167,6 +167,7 @@ function loggerStream(logger: Logger): NodeJS.EventEmitter[] {
  */
 export async function servePlugin(options: ServePluginOptions): Promise<ServePluginResult> {
   const test = options.test === true;
+  const parentPid = process.ppid;
   const env = options.env ?? process.env;
   const logger = options.logger ?? createHclogLogger();
   const { cookieKey, cookieValue, appProtocolVersions } = options.handshake;
@@ -263,6 +264,11 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
     const bound = listener;
 
     if (!test) {
+      // Installed before the handshake: a host may signal as soon as it has read the line, and a
+      // signal without a handler kills the process outright.
+      process.on("SIGINT", () => logger.debug("plugin received interrupt signal, ignoring"));
+      process.on("SIGTERM", () => void shutdown("sigterm"));
+
       const multiplexRequested = env[PLUGIN_MULTIPLEX_GRPC] !== undefined;
       const line = formatHandshakeLine({
         coreVersion: CORE_PROTOCOL_VERSION,
@@ -277,9 +283,8 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       if (options.stdout === undefined) writeLineSync(1, `${line}\n`);
       else options.stdout.write(`${line}\n`);
 
-      process.on("SIGINT", () => logger.debug("plugin received interrupt signal, ignoring"));
-      process.on("SIGTERM", () => void shutdown("sigterm"));
       watchHost({
+        parentPid,
         onGone: (cause) => {
           logger.warn({ cause }, "plugin host is gone");
           void shutdown("host-gone");

@@ -15,13 +15,10 @@ import {
   userPrompts,
 } from "../../internal/mock-model/request-input.js";
 import {
-  HealthCheckResponse_ServingStatus,
   Health,
+  HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
-import {
-  ErrorClass,
-  TurnEnd_Outcome,
-} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import { ErrorClass, TurnEnd_Outcome } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 let harness: PluginHarness | undefined;
@@ -64,7 +61,9 @@ describe("go-plugin contract of the built binary", () => {
     const run = spawnSync(PLUGIN_PATH, [], { env, encoding: "utf8", timeout: 10_000 });
     expect(run.status).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain("This binary is a plugin. These are not meant to be executed directly.");
+    expect(run.stderr).toContain(
+      "This binary is a plugin. These are not meant to be executed directly.",
+    );
   });
 
   it("serves health, ignores SIGINT, and shuts down within 2 s removing its socket", async () => {
@@ -167,7 +166,10 @@ describe("RunTurn with the real codex", () => {
       ],
     });
 
-    const first = await harness.turn({ agentId: "resume-agent", prompt: "The code word is PAPAYA." });
+    const first = await harness.turn({
+      agentId: "resume-agent",
+      prompt: "The code word is PAPAYA.",
+    });
     expect(first.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
     const [started1] = eventsOf(first.events, "turnStarted");
     expect(started1?.resumed).toBe(false);
@@ -178,7 +180,10 @@ describe("RunTurn with the real codex", () => {
     expect(first.end.finalText).toBe("First answer: noted, the code word is PAPAYA.");
     expect((await harness.threadRecord("resume-agent")).thread_id).toBe(started1?.threadId);
 
-    const second = await harness.turn({ agentId: "resume-agent", prompt: "What was the code word?" });
+    const second = await harness.turn({
+      agentId: "resume-agent",
+      prompt: "What was the code word?",
+    });
     expect(second.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
     const [started2] = eventsOf(second.events, "turnStarted");
     expect(started2?.resumed).toBe(true);
@@ -240,12 +245,17 @@ describe("RunTurn with the real codex", () => {
 
     const turn = harness.turn({ agentId: "cancel-agent", prompt: "run the long command" });
     await waitFor("both sleeps to run", async () => {
-      const sleeps = await findProcesses((argv) => argv[0] === "sleep" && argv[1]?.startsWith(marker) === true);
+      const sleeps = await findProcesses(
+        (argv) => argv[0] === "sleep" && argv[1]?.startsWith(marker) === true,
+      );
       return sleeps.length === 2 ? sleeps : undefined;
     });
     expect((await findProcesses(isOurs)).length).toBeGreaterThan(0);
 
-    const cancel = await harness.client.cancelTurn({ agentId: "cancel-agent", reason: "test cancel" });
+    const cancel = await harness.client.cancelTurn({
+      agentId: "cancel-agent",
+      reason: "test cancel",
+    });
     expect(cancel.cancelled).toBe(true);
     const { events, end } = await turn;
     expect(end.outcome).toBe(TurnEnd_Outcome.CANCELLED);
@@ -273,7 +283,9 @@ describe("RunTurn with the real codex", () => {
     void slow.finally(() => {
       slowSettled = true;
     });
-    await waitFor("the slow request", async () => (harness!.server!.requests.length > 0 ? true : undefined));
+    await waitFor("the slow request", async () =>
+      harness!.server!.requests.length > 0 ? true : undefined,
+    );
 
     const rejected = await harness.turn({ agentId: "agent-a", prompt: "second turn" }).then(
       () => undefined,

@@ -83,7 +83,9 @@ export class PluginHarness {
     const codexHome = join(root, "codex-home");
     await Promise.all([mkdir(workspace), mkdir(codexHome)]);
     const server =
-      options.script === undefined ? undefined : await startResponsesServer({ script: options.script });
+      options.script === undefined
+        ? undefined
+        : await startResponsesServer({ script: options.script });
     const stderrLines: string[] = [];
     const plugin = await launchPlugin({
       path: PLUGIN_PATH,
@@ -150,7 +152,10 @@ export class PluginHarness {
   /** The agent's persisted thread record. */
   async threadRecord(agentId: string): Promise<{ thread_id: string } & Record<string, unknown>> {
     const { agentDirName } = await import("../../internal/store/agent-id.js");
-    const text = await readFile(join(this.stateDir, "agents", agentDirName(agentId), "thread.json"), "utf8");
+    const text = await readFile(
+      join(this.stateDir, "agents", agentDirName(agentId), "thread.json"),
+      "utf8",
+    );
     return JSON.parse(text) as { thread_id: string } & Record<string, unknown>;
   }
 
@@ -165,9 +170,8 @@ export class PluginHarness {
 
 type EventBody = TurnEvent["event"];
 type EventCase = NonNullable<EventBody["case"]>;
-type EventValue<C extends EventCase> = Extract<EventBody, { case: C }> extends { value: infer V }
-  ? V
-  : never;
+type EventValue<C extends EventCase> =
+  Extract<EventBody, { case: C }> extends { value: infer V } ? V : never;
 
 /** The events of one oneof case, unwrapped. */
 export function eventsOf<C extends EventCase>(
