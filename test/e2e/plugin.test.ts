@@ -8,7 +8,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { execCommand, respond, textReply } from "../../internal/mock-model/reply-builders.js";
+import {
+  execCommand,
+  reasoning,
+  respond,
+  textReply,
+} from "../../internal/mock-model/reply-builders.js";
 import {
   lastUserPrompt,
   messageTexts,
@@ -18,7 +23,12 @@ import {
   Health,
   HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { ErrorClass, TurnEnd_Outcome } from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import {
+  ErrorClass,
+  Message_Role,
+  ToolEvent_Phase,
+  TurnEnd_Outcome,
+} from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 let harness: PluginHarness | undefined;
@@ -220,6 +230,42 @@ describe("RunTurn with the real codex", () => {
     expect(eventsOf(second.events, "turnEnd")).toHaveLength(1);
   });
 
+  it("streams reasoning and command events, lists models, and resets the thread", async () => {
+    harness = await PluginHarness.start({
+      script: (_request, index) =>
+        index === 0
+          ? respond([reasoning("Look first."), execCommand("echo tool-output-42")])
+          : textReply("done"),
+      config: { supported_models: ["codex", "fast"], model_args: { fast: "gpt-fast-1" } },
+    });
+    const models = await harness.client.listModels({});
+    expect(models.models.map((m) => [m.id, m.cliModel, m.default])).toEqual([
+      ["codex", "", true],
+      ["fast", "gpt-fast-1", false],
+    ]);
+
+    const first = await harness.turn({ agentId: "tools-agent", prompt: "look around" });
+    expect(first.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
+    expect(eventsOf(first.events, "reasoning").map((r) => r.text)).toEqual(["Look first."]);
+    const tools = eventsOf(first.events, "tool");
+    const completed = tools.find((t) => t.phase === ToolEvent_Phase.COMPLETED);
+    expect(tools[0]?.phase).toBe(ToolEvent_Phase.STARTED);
+    expect(completed?.tool.case).toBe("command");
+    if (completed?.tool.case === "command") {
+      expect(completed.tool.value.command).toContain("echo tool-output-42");
+      expect(completed.tool.value.aggregatedOutput).toContain("tool-output-42");
+      expect(completed.tool.value.exitCode).toBe(0);
+    }
+    const threadId = eventsOf(first.events, "turnStarted")[0]?.threadId;
+
+    const reset = await harness.client.resetThread({ agentId: "tools-agent" });
+    expect(reset.previousThreadId).toBe(threadId);
+    const second = await harness.turn({ agentId: "tools-agent", prompt: "again" });
+    const [started] = eventsOf(second.events, "turnStarted");
+    expect(started?.resumed).toBe(false);
+    expect(started?.threadId).not.toBe(threadId);
+  });
+
   it("passes a 300 KB prompt through stdin intact", async () => {
     harness = await PluginHarness.start({ script: [textReply("got it")] });
     const line = "The quick brown fox jumps over the lazy dog — ünïcödé ✓.\n";
@@ -269,6 +315,71 @@ describe("RunTurn with the real codex", () => {
     );
     // Nothing left to cancel.
     expect((await harness.client.cancelTurn({ agentId: "cancel-agent" })).cancelled).toBe(false);
+  });
+
+  it("cancels through a cancel message on the RunTurn stream", async () => {
+    const marker = String(8000 + Math.floor(Math.random() * 1000));
+    harness = await PluginHarness.start({
+      script: [
+        respond(execCommand(`exec sleep ${marker}`, { extraArgs: { yield_time_ms: 60_000 } })),
+      ],
+    });
+    const controller = new AbortController();
+    const turn = harness.turn({
+      agentId: "stream-cancel",
+      prompt: "sleep",
+      signal: controller.signal,
+    });
+    const isSleep = (argv: string[]) => argv[0] === "sleep" && argv[1] === marker;
+    await waitFor("the sleep to run", async () =>
+      (await findProcesses(isSleep)).length > 0 ? true : undefined,
+    );
+    controller.abort();
+    const { end } = await turn;
+    expect(end.outcome).toBe(TurnEnd_Outcome.CANCELLED);
+    await waitFor(
+      "the sleep to be gone",
+      async () => ((await findProcesses(isSleep)).length === 0 ? true : undefined),
+      10_000,
+    );
+  });
+
+  it("stops the turn's processes when the host drops the RunTurn stream", async () => {
+    const marker = String(9000 + Math.floor(Math.random() * 1000));
+    harness = await PluginHarness.start({
+      script: [
+        respond(execCommand(`exec sleep ${marker}`, { extraArgs: { yield_time_ms: 60_000 } })),
+      ],
+    });
+    const call = harness.client.runTurn();
+    call.on("error", () => {});
+    call.write({
+      request: {
+        case: "start",
+        value: {
+          agent: { agentId: "dropped", workspace: harness.workspace },
+          conversation: [{ role: Message_Role.USER, text: "sleep" }],
+        },
+      },
+    });
+    const isSleep = (argv: string[]) => argv[0] === "sleep" && argv[1] === marker;
+    await waitFor("the sleep to run", async () =>
+      (await findProcesses(isSleep)).length > 0 ? true : undefined,
+    );
+    call.cancel();
+    await waitFor(
+      "every process of the turn to be gone",
+      async () =>
+        (await findProcesses((argv, cwd) => isSleep(argv) || cwd === harness!.workspace)).length ===
+        0
+          ? true
+          : undefined,
+      10_000,
+    );
+    // The agent is free again.
+    await waitFor("the agent to be idle", async () =>
+      (await harness!.client.cancelTurn({ agentId: "dropped" })).cancelled ? undefined : true,
+    );
   });
 
   it("rejects a second concurrent turn of the same agent while another agent's turn runs", async () => {
