@@ -176,7 +176,7 @@ describe.skipIf(!codex.found)(suiteName, () => {
     );
     expect(commandEvents.map((event) => event.type)).toEqual(["item.started", "item.completed"]);
     expect(commandEvents[1]?.["item"]).toMatchObject({
-      command: "/bin/bash -lc 'echo hi'",
+      command: "/bin/bash -c 'echo hi'",
       aggregated_output: "hi\n",
       exit_code: 0,
       status: "completed",
@@ -192,7 +192,7 @@ describe.skipIf(!codex.found)(suiteName, () => {
     const call = inputItems(followUp).find((item) => item["type"] === "function_call");
     expect(call).toMatchObject({
       name: "exec_command",
-      arguments: '{"cmd":"echo hi"}',
+      arguments: '{"cmd":"echo hi","login":false}',
       call_id: "call_echo_e2e",
     });
     const output = toolOutputFor(followUp, "call_echo_e2e");

@@ -31,7 +31,7 @@ describe("demoScript", () => {
     expect(reply.items.map((item) => item.type)).toEqual(["reasoning", "function_call"]);
     expect(reply.items[1]).toMatchObject({
       name: "exec_command",
-      arguments: '{"cmd":"ls"}',
+      arguments: '{"cmd":"ls","login":false}',
       call_id: "call_demo_ls_0",
     });
     expect(reply.usage?.inputTokens).toBeGreaterThan(0);

@@ -19,7 +19,7 @@ describe("reply builders", () => {
     expect(execCommand("ls -la", { callId: "call_x", extraArgs: { yield_time_ms: 500 } })).toEqual({
       type: "function_call",
       name: "exec_command",
-      arguments: '{"cmd":"ls -la","yield_time_ms":500}',
+      arguments: '{"cmd":"ls -la","login":false,"yield_time_ms":500}',
       call_id: "call_x",
     });
   });

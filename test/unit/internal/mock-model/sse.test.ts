@@ -137,7 +137,7 @@ describe("completedStreamEvents", () => {
       status: "in_progress",
     });
     const argsDone = events.find((event) => event.type === "response.function_call_arguments.done");
-    expect(argsDone?.data["arguments"]).toBe('{"cmd":"echo hi"}');
+    expect(argsDone?.data["arguments"]).toBe('{"cmd":"echo hi","login":false}');
     const done = events.find((event) => event.type === "response.output_item.done");
     expect(done?.data["item"]).toEqual({
       type: "function_call",
@@ -145,7 +145,7 @@ describe("completedStreamEvents", () => {
       status: "completed",
       call_id: "call_1",
       name: "exec_command",
-      arguments: '{"cmd":"echo hi"}',
+      arguments: '{"cmd":"echo hi","login":false}',
     });
   });
 
