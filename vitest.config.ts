@@ -20,6 +20,20 @@ export const config = defineConfig({
           fileParallelism: false,
         },
       },
+      // The long loops (`npm run soak`); never part of `npm test`.
+      ...(process.env["PLEXUM_SOAK"] === "1"
+        ? [
+            {
+              test: {
+                name: "soak",
+                include: ["test/soak/**/*.soak.ts"],
+                testTimeout: 3 * 3600_000,
+                hookTimeout: 60_000,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

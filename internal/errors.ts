@@ -21,6 +21,11 @@ export type AppErrorCode =
   | "THREAD_MISMATCH"
   | "ATOMIC_WRITE_FAILED"
   | "REQUEST_INVALID"
+  | "ROLLOUT_NOT_FOUND"
+  | "ROLLOUT_CORRUPT"
+  | "ROLLOUT_LOCKED"
+  | "ROLLOUT_CHANGED"
+  | "MCP_SOCKET_UNAVAILABLE"
   | "INTERNAL";
 
 const brand = Symbol.for("plexum.AppError");
@@ -76,6 +81,12 @@ const grpcStatusByCode: Record<AppErrorCode, GrpcStatus> = {
   THREAD_MISMATCH: GrpcStatus.INTERNAL,
   ATOMIC_WRITE_FAILED: GrpcStatus.INTERNAL,
   REQUEST_INVALID: GrpcStatus.INVALID_ARGUMENT,
+  ROLLOUT_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ROLLOUT_CORRUPT: GrpcStatus.DATA_LOSS,
+  // Another codex process holds the thread, or the file changed under the rewrite: retry later.
+  ROLLOUT_LOCKED: GrpcStatus.ABORTED,
+  ROLLOUT_CHANGED: GrpcStatus.ABORTED,
+  MCP_SOCKET_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   INTERNAL: GrpcStatus.INTERNAL,
 };
 

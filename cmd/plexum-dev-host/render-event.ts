@@ -80,6 +80,14 @@ export function renderEvent(event: TurnEvent): string {
         : `ℹ ${NoticeEvent_Kind[body.value.kind]?.toLowerCase() ?? "notice"}: ${body.value.message}`;
     case "passthrough":
       return `· ${body.value.type}`;
+    case "toolCall":
+      return `🆔 ${body.value.kind} ${body.value.namespace === "" ? "" : `${body.value.namespace}/`}${body.value.name} [${body.value.callId}]`;
+    case "toolResult":
+      return `🆔 result [${body.value.callId}] ${body.value.output.length} chars`;
+    case "hostToolCall":
+      return `🧰 host tool ${body.value.toolName} ${body.value.argumentsJson}`;
+    case "threadLost":
+      return `⚠ thread ${body.value.threadId} lost (${body.value.reason}); ${body.value.action.replaceAll("_", " ")}`;
     case "turnEnd": {
       const end = body.value;
       const outcome = TurnEnd_Outcome[end.outcome]?.toLowerCase() ?? "?";

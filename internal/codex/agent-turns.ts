@@ -17,9 +17,13 @@ const active = new Map<string, ActiveTurn>();
 
 /**
  * Claims the agent for one turn. Waits for a previous turn that is only shutting down; returns
- * undefined when another turn of the agent is still running.
+ * undefined when another turn of the agent is still running. A `brief` claim (a short exclusive
+ * task such as a rollout rewrite) is one that later claimants wait for instead of being refused.
  */
-export async function claimAgentTurn(agentId: string): Promise<AgentTurnClaim | undefined> {
+export async function claimAgentTurn(
+  agentId: string,
+  options: { brief?: boolean } = {},
+): Promise<AgentTurnClaim | undefined> {
   for (;;) {
     const current = active.get(agentId);
     if (current === undefined) break;
@@ -28,7 +32,7 @@ export async function claimAgentTurn(agentId: string): Promise<AgentTurnClaim | 
   }
   let resolveIdle!: () => void;
   const entry: ActiveTurn = {
-    stopping: false,
+    stopping: options.brief === true,
     idle: new Promise<void>((resolve) => {
       resolveIdle = resolve;
     }),

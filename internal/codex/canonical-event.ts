@@ -59,6 +59,12 @@ export type ToolDetail =
 
 export type TurnOutcome = "completed" | "failed" | "cancelled" | "crashed";
 
+/** What a turn did about a lost thread (config thread_lost_policy). */
+export type ThreadLostAction = "started_new_thread" | "failed";
+
+/** How codex recorded a tool call: a response item of either kind, or a code-mode nested call. */
+export type ToolCallKind = "function_call" | "custom_tool_call" | "nested";
+
 /** One event of a turn. Every turn ends with exactly one `turn_end`. */
 export type CanonicalEvent =
   | {
@@ -77,6 +83,42 @@ export type CanonicalEvent =
   | { kind: "error"; error: TurnError }
   | { kind: "notice"; notice: "retrying" | "warning" | "thread_stored"; message: string }
   | { kind: "passthrough"; type: string; rawJson: string }
+  | {
+      /** The stored thread could not be resumed; sent before the turn goes on or fails. */
+      kind: "thread_lost";
+      threadId: string;
+      reason: string;
+      action: ThreadLostAction;
+    }
+  | {
+      /** A tool call from the thread's rollout, with codex's real call id. */
+      kind: "tool_call";
+      callId: string;
+      name: string;
+      /** "mcp__<server>" for MCP tools, else "". */
+      namespace: string;
+      /** JSON-encoded arguments (function calls, nested calls) or the raw input (custom tools). */
+      arguments: string;
+      callKind: ToolCallKind;
+    }
+  | {
+      /** The output codex recorded for a tool call. */
+      kind: "tool_result";
+      callId: string;
+      /** The output as text; content-item arrays joined with newlines. */
+      output: string;
+      /** The recorded output as JSON when it was not a plain string, else "". */
+      outputJson: string;
+    }
+  | {
+      /** Codex called a host tool through mcp-host; the host answers with the same requestId. */
+      kind: "host_tool_call";
+      requestId: string;
+      /** Codex's call id (params._meta.callId), or "" when codex did not send one. */
+      callId: string;
+      toolName: string;
+      argumentsJson: string;
+    }
   | {
       kind: "turn_end";
       outcome: TurnOutcome;

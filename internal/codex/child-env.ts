@@ -10,6 +10,12 @@ export interface ChildEnvOptions {
   codexHome?: string | undefined;
   /** A directory of codex's bundled helpers (e.g. rg) to put first on PATH, as the SDK does. */
   helperPathDir?: string | undefined;
+  /** Exported as CODEX_SQLITE_HOME when set (per-agent homes set it to their own directory). */
+  sqliteHome?: string | undefined;
+  /** Variables to set (e.g. a key as CODEX_API_KEY); applied after `unset`. */
+  set?: Readonly<Record<string, string>>;
+  /** Variables to remove (e.g. the operator's variable a key was read from). */
+  unset?: readonly string[];
 }
 
 /** Copies `base` (normally process.env), drops backtrace variables and applies the options. */
@@ -22,6 +28,9 @@ export function buildChildEnv(
     if (value !== undefined && !DROPPED_VARIABLES.includes(key)) env[key] = value;
   }
   if (options.codexHome !== undefined) env["CODEX_HOME"] = options.codexHome;
+  if (options.sqliteHome !== undefined) env["CODEX_SQLITE_HOME"] = options.sqliteHome;
+  for (const name of options.unset ?? []) delete env[name];
+  for (const [name, value] of Object.entries(options.set ?? {})) env[name] = value;
   if (options.helperPathDir !== undefined) {
     const current = env["PATH"];
     env["PATH"] =

@@ -46,6 +46,7 @@ export class CodexEventMapper {
   readonly #now: () => Date;
   #finalText = "";
   #lastFatalMessage: string | undefined;
+  #lastRetryMessage: string | undefined;
   // Texts seen since the last tool item. A stream retry re-emits the partial agent_message as a new
   // item.completed (6 copies after 5 retries), with only retry notices in between.
   #recentTexts = new Set<string>();
@@ -57,6 +58,14 @@ export class CodexEventMapper {
   /** The text of the last agent_message. */
   get finalText(): string {
     return this.#finalText;
+  }
+
+  /**
+   * The last "Reconnecting..." notice not followed by an item: what codex was still retrying
+   * when the turn was stopped (e.g. "waiting for network" when the provider is unreachable).
+   */
+  get lastRetryMessage(): string | undefined {
+    return this.#lastRetryMessage;
   }
 
   /** The last top-level `error` that was not a retry notice; explains a turn with no turn.failed. */
@@ -122,6 +131,7 @@ export class CodexEventMapper {
     // Retry notices are progress: codex is still working (the "waiting for network" loop never
     // ends by itself; the runner's wall-clock timeout bounds it).
     if (message.startsWith(RECONNECTING)) {
+      this.#lastRetryMessage = message;
       return [{ type: "event", event: { kind: "notice", notice: "retrying", message } }];
     }
     // Fatal errors are followed by turn.failed carrying the same text; remember it in case the
@@ -131,6 +141,7 @@ export class CodexEventMapper {
   }
 
   #mapItem(eventType: ItemEventType, item: CodexItem, raw: string): MapperOutput[] {
+    this.#lastRetryMessage = undefined;
     const itemType = typeof item.type === "string" ? item.type : "";
     const itemId = execItemId(raw) ?? stringOr(item.id, "");
     const phase = PHASES[eventType];

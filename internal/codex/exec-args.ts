@@ -1,5 +1,6 @@
 // Builds the argv for one `codex exec --json` turn. Pure: no I/O, no process state.
 import type { SandboxMode } from "../config/config-schema.js";
+import { mcpServerOverrides, type McpServerRegistration } from "./mcp-server-overrides.js";
 
 export interface ExecArgsOptions {
   sandbox: SandboxMode;
@@ -9,6 +10,8 @@ export interface ExecArgsOptions {
   workspace?: string | undefined;
   /** `key=value` assignments, each sent as `-c <assignment>` in order (later wins in codex). */
   configOverrides?: readonly string[];
+  /** MCP servers for this run only (the host-tool bridge), after the config overrides. */
+  mcpServers?: readonly McpServerRegistration[] | undefined;
   /** Operator flags from config `extra_args`. */
   extraArgs?: readonly string[];
   /** Resume this thread; undefined starts a new one. */
@@ -29,6 +32,9 @@ export function buildExecArgs(options: ExecArgsOptions): string[] {
   if (options.workspace !== undefined) args.push("-C", options.workspace);
   if (options.model !== undefined) args.push("--model", options.model);
   for (const assignment of options.configOverrides ?? []) args.push("-c", assignment);
+  for (const server of options.mcpServers ?? []) {
+    for (const assignment of mcpServerOverrides(server)) args.push("-c", assignment);
+  }
   args.push(...(options.extraArgs ?? []));
   if (options.resumeThreadId !== undefined) args.push("resume", options.resumeThreadId);
   args.push("-");

@@ -14,25 +14,41 @@ export function effectiveCodexHome(
   return fromEnv !== undefined && fromEnv !== "" ? fromEnv : join(homedir(), ".codex");
 }
 
-/** The rollout path of `threadId`, newest day first; undefined when there is none. */
+/** True for the file name of a rollout of `threadId`, plain (.jsonl) or compressed (.jsonl.zst). */
+export function isRolloutFileOf(name: string, threadId: string): boolean {
+  const lower = name.toLowerCase();
+  const id = threadId.toLowerCase();
+  return (
+    lower.startsWith("rollout-") &&
+    (lower.endsWith(`-${id}.jsonl`) || lower.endsWith(`-${id}.jsonl.zst`))
+  );
+}
+
+/**
+ * The rollout path of `threadId`: sessions/YYYY/MM/DD newest day first, then archived_sessions
+ * (where codex moves archived threads and compresses idle ones); undefined when there is none.
+ */
 export async function findRolloutFile(
   codexHome: string,
   threadId: string,
 ): Promise<string | undefined> {
-  const id = threadId.toLowerCase();
-  // Active rollouts are plain .jsonl in 0.169.0; .jsonl.zst is accepted in case that changes.
-  const matches = (name: string): boolean => {
-    const lower = name.toLowerCase();
-    return (
-      lower.startsWith("rollout-") &&
-      (lower.endsWith(`-${id}.jsonl`) || lower.endsWith(`-${id}.jsonl.zst`))
-    );
-  };
-  const sessions = join(codexHome, "sessions");
-  for (const year of await listDescending(sessions)) {
-    for (const month of await listDescending(join(sessions, year))) {
-      for (const day of await listDescending(join(sessions, year, month))) {
-        const dir = join(sessions, year, month, day);
+  const matches = (name: string): boolean => isRolloutFileOf(name, threadId);
+  const active = await findInDateTree(join(codexHome, "sessions"), matches);
+  if (active !== undefined) return active;
+  const archived = join(codexHome, "archived_sessions");
+  const flat = (await listDescending(archived)).find(matches);
+  if (flat !== undefined) return join(archived, flat);
+  return findInDateTree(archived, matches);
+}
+
+async function findInDateTree(
+  root: string,
+  matches: (name: string) => boolean,
+): Promise<string | undefined> {
+  for (const year of await listDescending(root)) {
+    for (const month of await listDescending(join(root, year))) {
+      for (const day of await listDescending(join(root, year, month))) {
+        const dir = join(root, year, month, day);
         const found = (await listDescending(dir)).find(matches);
         if (found !== undefined) return join(dir, found);
       }

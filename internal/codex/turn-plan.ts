@@ -1,16 +1,24 @@
 // Checks a turn request against the config and the codex binary before anything is spawned, and
 // turns it into the concrete values a codex run needs.
-import { stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 
 import { checkLiteralOverride } from "../config/config-overrides.js";
-import { DEFAULT_MODEL_ID, SANDBOX_MODES, type SandboxMode } from "../config/config-schema.js";
+import {
+  DEFAULT_MODEL_ID,
+  SANDBOX_MODES,
+  type SandboxMode,
+  type ThreadLostPolicy,
+} from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { AppErrorCode } from "../errors.js";
 import { isAppError } from "../errors.js";
 import { validateAgentId } from "../store/agent-id.js";
+import { detectAuth } from "./auth-status.js";
 import type { CodexBinaryStatus } from "./binary.js";
 import type { TurnError } from "./canonical-event.js";
+import { planProvider, type ProviderSetup } from "./provider-setup.js";
 import type { TurnRequest } from "./turn-request.js";
 
 /** codex rejects a user input over this many characters at turn/start, after printing a thread id. */
@@ -28,6 +36,24 @@ export interface TurnPlan {
   /** Config overrides followed by this turn's overrides (later wins in codex). */
   configOverrides: string[];
   turnTimeoutMs: number;
+  /** No progress for this long fails the turn; 0 = no bound. */
+  idleTimeoutMs: number;
+  /** No codex event this long after the spawn fails the turn; 0 = no bound. */
+  firstEventTimeoutMs: number;
+  threadLostPolicy: ThreadLostPolicy;
+  /** Where model requests go: codex environment changes and the secrets to scrub. */
+  provider: ProviderSetup;
+}
+
+/** What planTurn needs besides the request, the config and the binary. */
+export interface PlanOptions {
+  /** The plugin's environment, which codex inherits; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Refuse a turn with an AUTH error before spawning when codex's built-in OpenAI provider would
+   * run without credentials (codex would send requests with no Authorization header).
+   */
+  checkAuth?: boolean;
 }
 
 export type PlanResult = { ok: true; plan: TurnPlan } | { ok: false; error: TurnError };
@@ -37,7 +63,9 @@ export async function planTurn(
   request: TurnRequest,
   config: ResolvedConfig,
   binary: CodexBinaryStatus,
+  options: PlanOptions = {},
 ): Promise<PlanResult> {
+  const env = options.env ?? process.env;
   if (!binary.ready) {
     return fail(
       binary.code ?? "CODEX_BINARY_NOT_FOUND",
@@ -85,16 +113,43 @@ export async function planTurn(
     );
   }
 
-  const overrides = [...config.configOverrides];
+  const turnOverrides: string[] = [];
   for (const [key, literal] of Object.entries(request.options.configOverrides ?? {})) {
     const checked = checkLiteralOverride(key, literal);
     if (!checked.ok) return fail("REQUEST_INVALID", `config override ${checked.message}`);
-    overrides.push(checked.assignment);
+    turnOverrides.push(checked.assignment);
   }
+  const provider = planProvider(config, request.options.endpoint, env, cliModel);
+  if (!provider.ok) return provider;
+  if (
+    options.checkAuth === true &&
+    provider.value.usesDefaultProvider &&
+    !provider.value.keyFromTurn
+  ) {
+    const auth = await detectAuth(config, env, turnOverrides);
+    if (!auth.ready) {
+      return {
+        ok: false,
+        error: { class: "auth", code: "NOT_LOGGED_IN", message: auth.detail, retryable: false },
+      };
+    }
+  }
+  // The endpoint's provider overrides the config's; the turn's own overrides win over both.
+  const overrides = [...config.configOverrides, ...provider.value.overrides, ...turnOverrides];
 
   const turnTimeoutMs = request.options.turnTimeoutMs ?? config.timeouts.turnMs;
   if (!Number.isFinite(turnTimeoutMs) || turnTimeoutMs <= 0) {
     return fail("REQUEST_INVALID", `turn timeout ${turnTimeoutMs} ms must be a positive number`);
+  }
+  const idleTimeoutMs = request.options.idleTimeoutMs ?? config.timeouts.idleMs;
+  const firstEventTimeoutMs = request.options.firstEventTimeoutMs ?? config.timeouts.firstEventMs;
+  for (const [name, value] of [
+    ["idle timeout", idleTimeoutMs],
+    ["first-event timeout", firstEventTimeoutMs],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) {
+      return fail("REQUEST_INVALID", `${name} ${value} ms must be 0 (none) or a positive number`);
+    }
   }
 
   return {
@@ -104,10 +159,14 @@ export async function planTurn(
       workspace: request.workspace,
       prompt: request.prompt,
       modelId,
-      cliModel,
+      cliModel: provider.value.cliModel,
       sandbox: sandbox as SandboxMode,
       configOverrides: overrides,
       turnTimeoutMs,
+      idleTimeoutMs,
+      firstEventTimeoutMs,
+      threadLostPolicy: config.threadLostPolicy,
+      provider: provider.value,
     },
   };
 }
@@ -123,6 +182,12 @@ async function checkDirectory(path: string): Promise<string | undefined> {
   } catch {
     return `${path} does not exist`;
   }
+  try {
+    // codex needs to list it and enter it (cwd).
+    await access(path, constants.R_OK | constants.X_OK);
+  } catch {
+    return `${path} is not readable by the plugin's user (uid ${process.getuid?.() ?? "?"})`;
+  }
   return undefined;
 }
 
@@ -135,6 +200,12 @@ function countChars(text: string): number {
 }
 
 /** The codex --model value for a Plexum model id; undefined keeps codex's own default. */
-export function cliModelFor(config: ResolvedConfig, modelId: string): string | undefined {
-  return config.modelArgs[modelId] ?? (modelId === DEFAULT_MODEL_ID ? undefined : modelId);
+export function cliModelFor(
+  config: Pick<ResolvedConfig, "modelArgs"> & Partial<Pick<ResolvedConfig, "endpoint">>,
+  modelId: string,
+): string | undefined {
+  // With an endpoint, "codex's default" is the endpoint's model (codex's own default would be an
+  // OpenAI slug the endpoint does not serve).
+  const fallback = modelId === DEFAULT_MODEL_ID ? config.endpoint?.model : modelId;
+  return config.modelArgs[modelId] ?? fallback;
 }

@@ -5,9 +5,14 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 
 import type { ResolvedConfig } from "../config/load-config.js";
+import { isAppError } from "../errors.js";
 import { LineSplitter } from "../jsonl/line-splitter.js";
+import type { ProcessLedger } from "../proc/process-ledger.js";
 import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
+import { TurnRollout } from "../rollout/turn-rollout.js";
 import type { ThreadStore } from "../store/thread-store.js";
+import type { UsageStore } from "../store/usage-store.js";
+import { codexHomeForAgent, prepareAgentCodexHome } from "./agent-codex-home.js";
 import { claimAgentTurn } from "./agent-turns.js";
 import type { CodexBinaryStatus } from "./binary.js";
 import {
@@ -18,12 +23,15 @@ import {
   type Usage,
 } from "./canonical-event.js";
 import { buildChildEnv } from "./child-env.js";
-import { classifyCodexError } from "./error-classifier.js";
+import { classifyCodexError, classifyNetworkStall } from "./error-classifier.js";
 import { CodexEventMapper, type MapperOutput } from "./event-mapper.js";
 import { buildExecArgs } from "./exec-args.js";
-import { effectiveCodexHome, findRolloutFile } from "./rollout-locator.js";
+import type { McpServerRegistration } from "./mcp-server-overrides.js";
+import { redactEvent } from "./redact-event.js";
+import { findRolloutFile } from "./rollout-locator.js";
 import { planTurn, type TurnPlan } from "./turn-plan.js";
 import type { TurnRequest } from "./turn-request.js";
+import { TurnWatchdog } from "./turn-watchdog.js";
 import { computeUsageDelta } from "./usage-delta.js";
 
 export interface TurnDeps {
@@ -35,13 +43,18 @@ export interface TurnDeps {
   env?: NodeJS.ProcessEnv;
   /** How long codex may take to exit after its terminal event before it is stopped. */
   exitGraceMs?: number;
+  /** MCP servers registered for this run only (the host-tool bridge). */
+  mcpServers?: readonly McpServerRegistration[];
+  /** Per-agent usage totals, updated after every completed turn (GetUsage). */
+  usage?: UsageStore;
+  /** Refuse a turn without credentials before spawning codex (see PlanOptions.checkAuth). */
+  checkAuth?: boolean;
+  /** Records every codex process in the state dir, so a later plugin can reap it after a crash. */
+  ledger?: ProcessLedger;
 }
 
 /** codex flushes the rollout and stops MCP servers after turn.completed; that is quick. */
 export const DEFAULT_EXIT_GRACE_MS = 10_000;
-
-// setTimeout fires at once for delays above 2^31-1 ms.
-const MAX_TIMER_MS = 2_147_483_647;
 
 type TurnEnd = Extract<CanonicalEvent, { kind: "turn_end" }>;
 
@@ -56,7 +69,10 @@ export async function* runTurn(
   signal: AbortSignal,
 ): AsyncGenerator<CanonicalEvent, void, undefined> {
   const startedAt = performance.now();
-  const planned = await planTurn(request, deps.config, deps.binary);
+  const planned = await planTurn(request, deps.config, deps.binary, {
+    ...(deps.env === undefined ? {} : { env: deps.env }),
+    ...(deps.checkAuth === undefined ? {} : { checkAuth: deps.checkAuth }),
+  });
   if (!planned.ok) {
     yield { kind: "error", error: planned.error };
     yield endEvent(startedAt, {
@@ -86,9 +102,31 @@ export async function* runTurn(
     yield endEvent(startedAt, { outcome: "failed", message: error.message, error });
     return;
   }
+  if (deps.config.perAgentCodexHome) {
+    try {
+      await prepareAgentCodexHome(deps.config, request.agentId, deps.env ?? process.env);
+    } catch (error) {
+      claim.release();
+      const homeError: TurnError = {
+        class: "precondition",
+        code: "NOT_CONFIGURED",
+        message: error instanceof Error ? error.message : String(error),
+        retryable: false,
+      };
+      yield { kind: "error", error: homeError };
+      yield endEvent(startedAt, {
+        outcome: "failed",
+        message: homeError.message,
+        error: homeError,
+      });
+      return;
+    }
+  }
   const turn = new Turn(planned.plan, deps, signal, startedAt);
+  const secrets = planned.plan.provider.secrets;
   try {
-    yield* turn.run();
+    // Keys given to codex are scrubbed from everything the turn reports, whatever printed them.
+    for await (const event of turn.run()) yield redactEvent(event, secrets);
   } finally {
     claim.markStopping();
     // Runs when the consumer stopped early too: the process must not outlive the turn.
@@ -124,7 +162,12 @@ function endEvent(startedAt: number, fields: EndFields): TurnEnd {
   return end;
 }
 
-type StopCause = { kind: "cancelled" | "timeout" | "consumer" | "linger"; message: string };
+type StopCause = {
+  kind: "cancelled" | "timeout" | "consumer" | "linger" | "thread_lost";
+  message: string;
+  /** Set by the plugin's own bounds (TURN_TIMEOUT …); a host deadline has none. */
+  code?: string;
+};
 
 function abortCause(reason: unknown): StopCause {
   if (reason instanceof Error && reason.name === "TimeoutError") {
@@ -150,12 +193,21 @@ class Turn {
   readonly #startedAt: number;
   readonly #logger: Logger;
   readonly #mapper = new CodexEventMapper();
+  /** Mirrors codex's rollout: tool calls with their real call ids. */
+  readonly #rollout: TurnRollout;
   #child: SupervisedProcess | undefined;
   #exited: Promise<ProcessResult | undefined> = Promise.resolve(undefined);
   #stopProcess: ((cause: StopCause) => void) | undefined;
   #stopCause: StopCause | undefined;
   #exitGraceTimer: NodeJS.Timeout | undefined;
   #finished = false;
+  // Lifecycle bounds (turn-watchdog.ts), one for the whole turn.
+  #watchdog: TurnWatchdog | undefined;
+  #lastRetryNotice: string | undefined;
+  // The thread_lost_policy "fail" stopped codex: nothing more of its output is forwarded.
+  #discardEvents = false;
+  #storeFailure: unknown;
+  #storeFailureReported = false;
 
   // Thread bookkeeping.
   #resumeId: string | undefined;
@@ -175,6 +227,12 @@ class Turn {
     this.#signal = signal;
     this.#startedAt = startedAt;
     this.#logger = deps.logger.child({ agent_id: plan.agentId });
+    this.#rollout = new TurnRollout({
+      codexHome: codexHomeForAgent(deps.config, plan.agentId, deps.env),
+      store: deps.store,
+      agentId: plan.agentId,
+      logger: this.#logger,
+    });
   }
 
   /** Settles when the codex process (if any) has exited and been reaped. */
@@ -191,20 +249,29 @@ class Turn {
   async *run(): AsyncGenerator<CanonicalEvent, void, undefined> {
     try {
       yield* this.#prepareThread();
-      yield* this.#runCodex();
+      // A second run only when the stored thread was lost and the policy is to start a new one.
+      while (yield* this.#runCodex()) this.#logger.info("starting codex again in a new thread");
     } catch (error) {
       // A bug or an I/O failure in the plugin itself: still end the turn properly.
       this.#logger.error({ err: error }, "turn failed inside the plugin");
       const turnError: TurnError = {
         class: "internal",
-        code: "INTERNAL",
-        message: `plugin error during the turn: ${error instanceof Error ? error.message : String(error)}`,
+        // e.g. THREAD_STORE_FAILED: the thread state could not be read, so codex never ran.
+        code: isAppError(error) ? error.code : "INTERNAL",
+        message: `plugin error during the turn: ${error instanceof Error ? error.message : String(error)}${appErrorCause(error)}`,
         retryable: false,
       };
       this.#stopProcess?.({ kind: "consumer", message: "plugin error" });
       const result = await this.#exited;
       yield { kind: "error", error: turnError };
-      yield this.#end({ outcome: "crashed", message: turnError.message, error: turnError, result });
+      yield this.#end({
+        outcome: this.#child === undefined ? "failed" : "crashed",
+        message: turnError.message,
+        error: turnError,
+        result,
+      });
+    } finally {
+      this.#watchdog?.stop();
     }
   }
 
@@ -229,7 +296,7 @@ class Turn {
     if (!record.confirmed) {
       // The thread's first turn never finished, so codex may never have written its rollout;
       // resuming it would fail with "no rollout found".
-      const codexHome = effectiveCodexHome(this.#deps.config.codexHome, this.#deps.env);
+      const codexHome = codexHomeForAgent(this.#deps.config, this.#plan.agentId, this.#deps.env);
       if ((await findRolloutFile(codexHome, record.thread_id)) === undefined) {
         yield notice(
           "warning",
@@ -241,9 +308,11 @@ class Turn {
     }
     this.#resumeId = record.thread_id;
     this.#baseline = { ...record.usage_baseline };
+    await this.#rollout.prepareResume(record);
   }
 
-  async *#runCodex(): AsyncGenerator<CanonicalEvent, void, undefined> {
+  /** One codex process; returns true when the turn should go on in a new thread (thread lost). */
+  async *#runCodex(): AsyncGenerator<CanonicalEvent, boolean, undefined> {
     const { config, binary } = this.#deps;
     const plan = this.#plan;
     const args = buildExecArgs({
@@ -251,6 +320,7 @@ class Turn {
       model: plan.cliModel,
       workspace: plan.workspace,
       configOverrides: plan.configOverrides,
+      mcpServers: this.#deps.mcpServers,
       extraArgs: config.extraArgs,
       resumeThreadId: this.#resumeId,
     });
@@ -262,6 +332,8 @@ class Turn {
         codex: binary.path,
         // Keys only: override values may be secrets.
         overrides: plan.configOverrides.map((assignment) => assignment.split("=", 1)[0]),
+        provider: plan.provider.description,
+        mcp_servers: this.#deps.mcpServers?.map((server) => server.name),
       },
       "starting codex turn",
     );
@@ -270,13 +342,22 @@ class Turn {
       args,
       cwd: plan.workspace,
       env: buildChildEnv(this.#deps.env ?? process.env, {
-        codexHome: config.codexHome,
+        codexHome: config.perAgentCodexHome
+          ? codexHomeForAgent(config, plan.agentId, this.#deps.env)
+          : config.codexHome,
+        // Each agent's own databases; an inherited CODEX_SQLITE_HOME would share them again.
+        sqliteHome: config.perAgentCodexHome
+          ? codexHomeForAgent(config, plan.agentId, this.#deps.env)
+          : undefined,
         helperPathDir: binary.helperPathDir,
+        set: plan.provider.envSet,
+        unset: plan.provider.envUnset,
       }),
       input: plan.prompt,
       interruptGraceMs: config.timeouts.interruptGraceMs,
       terminateGraceMs: config.timeouts.terminateGraceMs,
       logger: this.#logger,
+      accounting: this.#deps.ledger?.track({ agentId: plan.agentId }),
     });
     this.#child = child;
     this.#exited = child.result;
@@ -289,17 +370,7 @@ class Turn {
     this.#signal.addEventListener("abort", onAbort, { once: true });
     // The signal may have fired while the thread state was loading.
     if (this.#signal.aborted) onAbort();
-    const timer = setTimeout(
-      () => {
-        const seconds = Math.round(plan.turnTimeoutMs / 100) / 10;
-        this.#stopProcess?.({
-          kind: "timeout",
-          message: `turn timed out after ${seconds} s (turn time limit)`,
-        });
-      },
-      Math.min(plan.turnTimeoutMs, MAX_TIMER_MS),
-    );
-    timer.unref();
+    this.#startWatchdog();
 
     try {
       const splitter = new LineSplitter();
@@ -308,27 +379,93 @@ class Turn {
         // pipe fills and codex blocks on write instead of the plugin buffering without bound.
         for await (const chunk of child.stdout) {
           for (const line of splitter.push(chunk as Buffer)) {
-            for (const output of this.#mapper.mapLine(line)) yield* this.#handle(output);
+            for (const output of this.#mapper.mapLine(line)) yield* this.#forward(output);
           }
+          // Tool calls codex has written to its rollout by now, with their real call ids.
+          if (!this.#discardEvents) yield* this.#held(this.#rollout.poll());
         }
       } catch (error) {
         this.#logger.warn({ err: error }, "reading codex stdout failed");
       }
       for (const line of splitter.end()) {
-        for (const output of this.#mapper.mapLine(line)) yield* this.#handle(output);
+        for (const output of this.#mapper.mapLine(line)) yield* this.#forward(output);
       }
       const result = await child.result;
-      clearTimeout(timer);
+      // Nothing may stop (or blame) a process that is gone; the wall clock keeps running.
+      this.#stopProcess = undefined;
+      this.#watchdog?.settle();
+      if (yield* this.#threadLost(result)) return true;
+      yield* this.#rollout.finish(this.#completed || this.#resumed);
       yield* this.#finish(result);
+      return false;
     } finally {
-      clearTimeout(timer);
       clearTimeout(this.#exitGraceTimer);
       this.#signal.removeEventListener("abort", onAbort);
     }
   }
 
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined) {
+      this.#watchdog.restartAttempt();
+      return;
+    }
+    const plan = this.#plan;
+    this.#watchdog = new TurnWatchdog({
+      turnMs: plan.turnTimeoutMs,
+      idleMs: plan.idleTimeoutMs,
+      firstEventMs: plan.firstEventTimeoutMs,
+      onExpire: (expiry) => {
+        const hint =
+          expiry.bound !== "turn" && this.#lastRetryNotice !== undefined
+            ? `; codex's last notice: ${this.#lastRetryNotice}`
+            : "";
+        this.#logger.warn({ bound: expiry.bound, limit_ms: expiry.limitMs }, "turn bound fired");
+        const cause: StopCause = {
+          kind: "timeout",
+          code: expiry.code,
+          message: expiry.message + hint,
+        };
+        // Between two codex runs there is no process; the next run then does not start.
+        this.#stopCause ??= cause;
+        this.#stopProcess?.(cause);
+      },
+    });
+    this.#watchdog.start();
+  }
+
+  /** Forwards one mapped line: feeds the watchdog, then hands the events to the consumer. */
+  async *#forward(output: MapperOutput): AsyncGenerator<CanonicalEvent, void, undefined> {
+    if (this.#discardEvents) return;
+    const event = output.type === "event" ? output.event : undefined;
+    // Codex's "Reconnecting..." loop is not progress: with the network down it never ends.
+    if (event?.kind === "notice" && event.notice === "retrying") {
+      this.#lastRetryNotice = event.message;
+    } else {
+      this.#watchdog?.progress();
+    }
+    yield* this.#held(this.#handle(output));
+    if (this.#storeFailure !== undefined && !this.#storeFailureReported) {
+      yield* this.#held(this.#reportStoreFailure());
+    }
+  }
+
+  /** While the consumer holds an event, codex is stalled by back-pressure, not idle. */
+  async *#held(
+    events: AsyncIterable<CanonicalEvent>,
+  ): AsyncGenerator<CanonicalEvent, void, undefined> {
+    for await (const event of events) {
+      this.#watchdog?.pause();
+      try {
+        yield event;
+      } finally {
+        this.#watchdog?.resume();
+      }
+    }
+  }
+
   async *#handle(output: MapperOutput): AsyncGenerator<CanonicalEvent, void, undefined> {
     if (output.type === "turn_completed" || output.type === "turn_failed") {
+      this.#watchdog?.settle();
       // codex exits right after its terminal event; note what it leaves running while it is
       // still the parent (best effort, on top of the periodic scan).
       await this.#child?.recordDescendants();
@@ -379,11 +516,23 @@ class Turn {
     } else {
       if (requested !== undefined) {
         // codex resolves unknown names to a brand-new thread and exits 0; the old context is gone.
-        yield notice(
-          "warning",
+        const fail = this.#plan.threadLostPolicy === "fail";
+        const reason =
           `asked codex to resume thread ${requested} but it started a new thread ${threadId}; ` +
-            "the previous conversation context is not available to this turn",
-        );
+          "the previous conversation context is not available";
+        this.#logger.warn({ thread_id: requested, new_thread_id: threadId }, "thread lost");
+        yield {
+          kind: "thread_lost",
+          threadId: requested,
+          reason,
+          action: fail ? "failed" : "started_new_thread",
+        };
+        if (fail) {
+          this.#discardEvents = true;
+          await this.#forgetThread(requested);
+          this.#stopProcess?.({ kind: "thread_lost", message: `thread lost: ${reason}` });
+          return;
+        }
       }
       this.#threadId = threadId;
       this.#baseline = emptyUsage();
@@ -392,6 +541,7 @@ class Turn {
         yield notice("thread_stored", threadId);
       }
     }
+    this.#rollout.threadStarted(this.#threadId);
     yield {
       kind: "turn_started",
       threadId: this.#threadId,
@@ -418,10 +568,48 @@ class Turn {
     this.#turnUsage = delta.turn;
     this.#baseline = { ...cumulative };
     await this.#persist({ confirmed: true });
+    await this.#countUsage(cumulative);
     yield { kind: "usage", turn: delta.turn, thread: { ...cumulative } };
   }
 
-  /** Writes the thread record; a failure is logged and the turn goes on. */
+  /**
+   * A failed thread-state write (read-only or full state dir) as a typed error, once per turn. The
+   * turn goes on: the file is replaced atomically or not at all, so the old record is intact.
+   */
+  async *#reportStoreFailure(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    if (this.#storeFailure === undefined || this.#storeFailureReported) return;
+    this.#storeFailureReported = true;
+    const failure = this.#storeFailure as { message?: unknown; cause?: { message?: unknown } };
+    const detail = [failure.message, failure.cause?.message]
+      .filter((part) => typeof part === "string" && part !== "")
+      .join(": ");
+    yield {
+      kind: "error",
+      error: {
+        class: "internal",
+        code: "THREAD_STORE_FAILED",
+        message:
+          `could not save the state of thread ${this.#threadId} (${detail}); the stored state is ` +
+          "unchanged, so the next turn may not resume this thread or may count this turn's usage again",
+        retryable: false,
+      },
+    };
+  }
+
+  /** Adds the turn to the agent's totals (GetUsage); a failure is logged and the turn goes on. */
+  async #countUsage(cumulative: Usage): Promise<void> {
+    if (this.#deps.usage === undefined || this.#threadId === "") return;
+    try {
+      await this.#deps.usage.recordTurn(this.#plan.agentId, this.#threadId, cumulative);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, thread_id: this.#threadId },
+        "could not count the turn's usage",
+      );
+    }
+  }
+
+  /** Writes the thread record; a failure is logged, reported once, and the turn goes on. */
   async #persist(fields: { confirmed: boolean }): Promise<boolean> {
     if (this.#threadId === "") return false;
     try {
@@ -436,11 +624,54 @@ class Turn {
         { err: error, thread_id: this.#threadId },
         "could not store the thread state",
       );
+      this.#storeFailure ??= error;
       return false;
     }
   }
 
+  /**
+   * Codex exited 1 with "no rollout found for thread id": the stored thread is gone. Says so with
+   * a thread_lost event and forgets it; returns true when the policy is to go on in a new thread.
+   */
+  async *#threadLost(result: ProcessResult): AsyncGenerator<CanonicalEvent, boolean, undefined> {
+    const requested = this.#resumeId;
+    if (requested === undefined || this.#threadAnnounced || this.#stopCause !== undefined) {
+      return false;
+    }
+    if (result.exitCode === undefined || result.exitCode === 0) return false;
+    const fatal = this.#mapper.lastFatalMessage ?? lastErrorLine(result.stderrTail);
+    if (fatal === undefined || classifyCodexError(fatal).code !== "THREAD_NOT_FOUND") return false;
+    const retry = this.#plan.threadLostPolicy === "new_thread" && !this.#signal.aborted;
+    this.#logger.warn({ thread_id: requested, reason: fatal, retry }, "thread lost");
+    yield {
+      kind: "thread_lost",
+      threadId: requested,
+      reason: fatal,
+      action: retry ? "started_new_thread" : "failed",
+    };
+    // Failing: #diagnose forgets the thread and reports THREAD_NOT_FOUND.
+    if (!retry) return false;
+    await this.#forgetThread(requested);
+    this.#resumeId = undefined;
+    this.#baseline = emptyUsage();
+    return true;
+  }
+
+  // A new thread whose first turn never finished may have no rollout; keeping its id would make
+  // every later turn fail with "no rollout found".
+  async #forgetUnresumable(): Promise<void> {
+    if (this.#resumed || this.#threadId === "" || this.#completed || this.#failure !== undefined) {
+      return;
+    }
+    const codexHome = codexHomeForAgent(this.#deps.config, this.#plan.agentId, this.#deps.env);
+    if ((await findRolloutFile(codexHome, this.#threadId)) !== undefined) return;
+    this.#logger.info({ thread_id: this.#threadId }, "forgetting a thread codex never persisted");
+    await this.#forgetThread(this.#threadId);
+  }
+
   async *#finish(result: ProcessResult): AsyncGenerator<CanonicalEvent, void, undefined> {
+    await this.#forgetUnresumable();
+    yield* this.#reportStoreFailure();
     this.#logger.info(
       {
         exit_code: result.exitCode,
@@ -461,6 +692,24 @@ class Turn {
         outcome: "failed",
         message: this.#failure.message,
         error: this.#failure,
+      });
+      return;
+    }
+    // exec never gives up on an unreachable provider ("Reconnecting... waiting for network"): a
+    // time limit ended the turn, and the cause worth reporting is the network.
+    const network =
+      this.#stopCause?.kind === "timeout"
+        ? classifyNetworkStall(this.#mapper.lastRetryMessage, this.#stopCause)
+        : undefined;
+    const stopError = network ?? stopCauseError(this.#stopCause);
+    if (stopError !== undefined) {
+      // The plugin's own bounds and policies fail the turn; the host did not ask for a stop.
+      yield { kind: "error", error: stopError };
+      yield this.#end({
+        ...common,
+        outcome: "failed",
+        message: stopError.message,
+        error: stopError,
       });
       return;
     }
@@ -545,6 +794,22 @@ class Turn {
       finalText: this.#mapper.finalText,
     });
   }
+}
+
+function appErrorCause(error: unknown): string {
+  const cause = isAppError(error) ? (error.cause as { message?: unknown } | undefined) : undefined;
+  return typeof cause?.message === "string" ? ` (${cause.message})` : "";
+}
+
+function stopCauseError(cause: StopCause | undefined): TurnError | undefined {
+  if (cause?.kind === "timeout" && cause.code !== undefined) {
+    return { class: "timeout", code: cause.code, message: cause.message, retryable: true };
+  }
+  if (cause?.kind === "thread_lost") {
+    // The lost id is forgotten, so a retry runs in a new thread.
+    return { class: "internal", code: "THREAD_NOT_FOUND", message: cause.message, retryable: true };
+  }
+  return undefined;
 }
 
 function crashed(code: string, message: string): { outcome: TurnOutcome; error: TurnError } {

@@ -8,13 +8,24 @@ import type { ZodIssue } from "zod";
 
 import { AppError } from "../errors.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
+import type { ReasoningEffort } from "./model-knobs.js";
 import {
   configSchema,
+  DEFAULT_DIFF_MAX_BYTES,
+  DEFAULT_MCP_HOST,
   DEFAULT_MODEL_ID,
   DEFAULT_TIMEOUTS,
   type RawConfig,
   type SandboxMode,
+  type ThreadLostPolicy,
 } from "./config-schema.js";
+import {
+  checkEndpointConfig,
+  type ResolvedEndpoint,
+  type ResolvedOpenai,
+  resolveEndpoint,
+  resolveOpenai,
+} from "./endpoint-config.js";
 
 export const STATE_DIR_NAME = "plexum-openai-provider";
 
@@ -31,6 +42,24 @@ export interface ResolvedTimeouts {
   /** SIGTERM → SIGKILL. */
   terminateGraceMs: number;
   versionProbeMs: number;
+  /** No progress from codex for this long fails the turn; 0 = no bound. */
+  idleMs: number;
+  /** No codex event this long after the spawn fails the turn; 0 = no bound. */
+  firstEventMs: number;
+}
+
+/** The host-tool bridge settings (config `mcp_host`). */
+export interface ResolvedMcpHost {
+  /** Absolute executable run as `<command> mcp-host`; undefined means the plugin's own path. */
+  command: string | undefined;
+  /** Directory of the per-agent sockets; undefined means derived from state_dir. */
+  socketDir: string | undefined;
+  /** codex's startup_timeout_sec for the bridge. */
+  startupTimeoutMs: number;
+  /** codex's tool_timeout_sec for one call. */
+  toolTimeoutMs: number;
+  /** How long the plugin waits for the host's tool_result. */
+  hostTimeoutMs: number;
 }
 
 /** The config with defaults applied, in the shape the runner uses. */
@@ -45,10 +74,29 @@ export interface ResolvedConfig {
   stateDir: string;
   /** Exported as CODEX_HOME to codex when set. */
   codexHome: string | undefined;
+  /** Each agent runs with its own CODEX_HOME under stateDir (auth.json linked to codexHome's). */
+  perAgentCodexHome: boolean;
+  /** A custom OpenAI-compatible endpoint; undefined uses codex's configured provider. */
+  endpoint: ResolvedEndpoint | undefined;
+  /** The built-in OpenAI provider's key variable and base URL. */
+  openai: ResolvedOpenai;
   sandbox: SandboxMode;
+  /** Extra writable directories under workspace-write (absolute). */
+  writableDirs: readonly string[];
+  /** Network access for commands under workspace-write. */
+  networkAccess: boolean;
+  /** codex's model_reasoning_effort; undefined keeps codex's default. */
+  reasoningEffort: ReasoningEffort | undefined;
+  /** Run each agent's turns in its own git worktree. */
+  worktree: { enabled: boolean; baseRef: string };
+  /** Bound of the per-turn unified diff; 0 collects none. */
+  diffMaxBytes: number;
   /** Rendered `key=value` strings, each passed as `-c <assignment>`. */
   configOverrides: readonly string[];
   timeouts: ResolvedTimeouts;
+  mcpHost: ResolvedMcpHost;
+  /** A stored thread codex cannot resume: go on in a new thread, or fail the turn. */
+  threadLostPolicy: ThreadLostPolicy;
 }
 
 export interface ParseConfigContext {
@@ -75,6 +123,11 @@ const OWNED_FLAGS = new Set([
   "-C",
   "--cd",
   "--last",
+  "--add-dir",
+  "--image",
+  "-i",
+  "--output-schema",
+  "--worktree",
 ]);
 
 /**
@@ -111,6 +164,29 @@ export function parseConfig(json: unknown, context: ParseConfigContext = {}): Pa
   if (typeof codexHome === "string" && codexHome !== "") {
     const problem = checkCodexHome(codexHome);
     if (problem !== undefined) errors.push({ field: "codex_home", message: problem });
+  }
+
+  const endpointIssues = checkEndpointConfig(record["endpoint"], record["openai"], env);
+  errors.push(...endpointIssues.errors);
+  warnings.push(...endpointIssues.warnings);
+
+  const writableDirs = record["writable_dirs"];
+  if (Array.isArray(writableDirs)) {
+    writableDirs.forEach((dir, index) => {
+      if (typeof dir === "string" && dir !== "" && !isAbsolute(dir)) {
+        errors.push({ field: `writable_dirs.${index}`, message: "must be an absolute path" });
+      }
+    });
+  }
+
+  const mcpHost = record["mcp_host"];
+  if (isRecord(mcpHost)) {
+    for (const key of ["command", "socket_dir"]) {
+      const value = mcpHost[key];
+      if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
+        errors.push({ field: `mcp_host.${key}`, message: "must be an absolute path" });
+      }
+    }
   }
 
   if (errors.length > 0 || !parsed.success) {
@@ -176,6 +252,16 @@ function collectWarnings(raw: RawConfig): ConfigWarning[] {
       warnings.push({ field: `model_args.${key}`, message: "is not in supported_models; unused" });
     }
   }
+  const hostSeconds = raw.mcp_host?.host_timeout_seconds ?? DEFAULT_MCP_HOST.host_timeout_seconds;
+  const toolSeconds = raw.mcp_host?.tool_timeout_seconds ?? DEFAULT_MCP_HOST.tool_timeout_seconds;
+  if (hostSeconds >= toolSeconds) {
+    warnings.push({
+      field: "mcp_host.host_timeout_seconds",
+      message:
+        `is not below mcp_host.tool_timeout_seconds (${toolSeconds}); codex gives up on a slow ` +
+        "host tool first, with a less clear error",
+    });
+  }
   (raw.extra_args ?? []).forEach((arg, index) => {
     if (OWNED_FLAGS.has(arg.split("=")[0] ?? arg)) {
       warnings.push({
@@ -201,6 +287,8 @@ function resolve(
     terminate_grace_seconds:
       given.terminate_grace_seconds ?? DEFAULT_TIMEOUTS.terminate_grace_seconds,
     version_probe_seconds: given.version_probe_seconds ?? DEFAULT_TIMEOUTS.version_probe_seconds,
+    idle_seconds: given.idle_seconds ?? DEFAULT_TIMEOUTS.idle_seconds,
+    first_event_seconds: given.first_event_seconds ?? DEFAULT_TIMEOUTS.first_event_seconds,
   };
   return {
     binary: raw.binary,
@@ -209,13 +297,37 @@ function resolve(
     modelArgs: raw.model_args ?? {},
     stateDir: raw.state_dir ?? defaultStateDir(env, homeDir),
     codexHome: raw.codex_home,
+    perAgentCodexHome: raw.per_agent_codex_home ?? false,
+    endpoint: resolveEndpoint(raw.endpoint),
+    openai: resolveOpenai(raw.openai),
     sandbox: raw.sandbox ?? "bypass",
+    writableDirs: raw.writable_dirs ?? [],
+    networkAccess: raw.network_access ?? false,
+    reasoningEffort: raw.reasoning_effort,
+    worktree: { enabled: raw.worktree?.enabled ?? false, baseRef: raw.worktree?.base_ref ?? "" },
+    diffMaxBytes: raw.diff_max_bytes ?? DEFAULT_DIFF_MAX_BYTES,
     configOverrides: overrides,
+    threadLostPolicy: raw.thread_lost_policy ?? "new_thread",
     timeouts: {
       turnMs: Math.round(timeouts.turn_seconds * 1000),
       interruptGraceMs: Math.round(timeouts.interrupt_grace_seconds * 1000),
       terminateGraceMs: Math.round(timeouts.terminate_grace_seconds * 1000),
       versionProbeMs: Math.round(timeouts.version_probe_seconds * 1000),
+      idleMs: Math.round(timeouts.idle_seconds * 1000),
+      firstEventMs: Math.round(timeouts.first_event_seconds * 1000),
+    },
+    mcpHost: {
+      command: raw.mcp_host?.command,
+      socketDir: raw.mcp_host?.socket_dir,
+      startupTimeoutMs: secondsToMs(
+        raw.mcp_host?.startup_timeout_seconds ?? DEFAULT_MCP_HOST.startup_timeout_seconds,
+      ),
+      toolTimeoutMs: secondsToMs(
+        raw.mcp_host?.tool_timeout_seconds ?? DEFAULT_MCP_HOST.tool_timeout_seconds,
+      ),
+      hostTimeoutMs: secondsToMs(
+        raw.mcp_host?.host_timeout_seconds ?? DEFAULT_MCP_HOST.host_timeout_seconds,
+      ),
     },
   };
 }
@@ -226,6 +338,10 @@ export function defaultStateDir(env: NodeJS.ProcessEnv, homeDir: string): string
   // The XDG spec says relative values are invalid and must be ignored.
   if (xdg !== undefined && xdg !== "" && isAbsolute(xdg)) return join(xdg, STATE_DIR_NAME);
   return join(homeDir, ".local", "state", STATE_DIR_NAME);
+}
+
+function secondsToMs(value: number): number {
+  return Math.round(value * 1000);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -8,6 +8,8 @@ export interface ProcessInfo {
   pid: number;
   ppid: number;
   pgid: number;
+  /** Session id (field 6); set by parseStat. */
+  sid?: number;
   /** Clock ticks since boot (/proc/<pid>/stat field 22): identifies this incarnation of the pid. */
   startTime: string;
 }
@@ -33,12 +35,13 @@ export function parseStat(pid: number, text: string): ProcessInfo | undefined {
   const fields = text.slice(close + 2).split(" ");
   const ppid = Number(fields[1]);
   const pgid = Number(fields[2]);
+  const sid = Number(fields[3]);
   const startTime = fields[19];
   if (!Number.isInteger(ppid) || !Number.isInteger(pgid) || startTime === undefined)
     return undefined;
   // A zombie has already exited; it cannot be signalled usefully and its children are re-parented.
   if (fields[0] === "Z") return undefined;
-  return { pid, ppid, pgid, startTime };
+  return { pid, ppid, pgid, sid, startTime };
 }
 
 /** All live processes; an empty list where /proc does not exist (macOS). */

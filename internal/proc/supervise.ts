@@ -20,6 +20,24 @@ import {
   readProcessTable,
   subscribeProcessTable,
 } from "./process-tree.js";
+import { findMarkedProcesses, newRunMarker, RUN_MARKER_ENV } from "./run-marker.js";
+import { findSessionMembers } from "./session-sweep.js";
+
+/**
+ * Crash-recovery bookkeeping of one child (process-ledger.ts): told about the child and its
+ * descendants, so a later plugin instance can kill them if this one dies first.
+ */
+export interface ProcessAccounting {
+  /**
+   * Called synchronously right after the spawn, with the child's run marker: the value of
+   * PLEXUM_CODEX_RUN in its environment, inherited by all it starts (run-marker.ts).
+   */
+  spawned(pid: number, runMarker: string): void;
+  /** Every descendant seen so far (cumulative); called when new ones were found. */
+  descendants(found: readonly ProcessInfo[]): void;
+  /** The child exited and what it left behind was killed. */
+  reaped(): void;
+}
 
 /** The strongest step of the kill escalation that was used while the child was alive. */
 export type TerminationLevel = "none" | "interrupt" | "terminate" | "kill";
@@ -39,6 +57,7 @@ export interface SuperviseOptions {
   /** How often descendants are recorded while the child runs. */
   descendantScanMs?: number;
   logger?: Logger;
+  accounting?: ProcessAccounting | undefined;
 }
 
 export interface ProcessResult {
@@ -93,6 +112,8 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
   readonly #tail: ByteTail;
   // Descendants ever seen, by pid; verified by start time before any signal.
   readonly #descendants = new Map<number, ProcessInfo>();
+  // In the child's environment, so everything it starts can be found again (run-marker.ts).
+  readonly #runMarker = newRunMarker();
   #pid: number | undefined;
   #exited = false;
   #level: TerminationLevel = "none";
@@ -114,7 +135,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     try {
       child = spawn(options.file, [...options.args], {
         cwd: options.cwd,
-        env: options.env,
+        env: { ...options.env, [RUN_MARKER_ENV]: this.#runMarker },
         // A new session and process group, so the whole tree can be signalled as -pid.
         detached: true,
         stdio: ["pipe", "pipe", "pipe"],
@@ -166,6 +187,8 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
       // descendants by the recorded list. Then give stderr a moment to drain.
       this.#signalGroup("SIGKILL");
       void this.#signalDescendants("SIGKILL")
+        .then(() => this.#sweepEscapees())
+        .then(() => this.#options.accounting?.reaped())
         .then(() => withTimeout(stderrEnded, STDERR_DRAIN_MS))
         .then(() => {
           this.#finish({ exitCode: code ?? undefined, signal: signal ?? undefined });
@@ -173,6 +196,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     });
 
     if (child.pid === undefined) return;
+    this.#options.accounting?.spawned(child.pid, this.#runMarker);
     this.#unregister = registerProcess(this);
     this.#unsubscribe = subscribeProcessTable(
       (table) => this.#record(table),
@@ -214,9 +238,12 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     clearTimeout(this.#timer);
     if (LEVEL_ORDER[this.#level] < LEVEL_ORDER.terminate) {
       this.#raise("terminate");
-      this.#signalGroup("SIGTERM");
-      void this.#signalDescendants("SIGTERM");
-      void this.#scan().then(() => this.#signalDescendants("SIGTERM"));
+      // Record first: codex dies on SIGTERM within milliseconds, and a command started since the
+      // last periodic scan would then be unfindable.
+      void this.#scan().then(() => {
+        this.#signalGroup("SIGTERM");
+        return this.#signalDescendants("SIGTERM");
+      });
     }
     this.#schedule(killAfterMs, () => void this.#escalateToKill());
   }
@@ -284,7 +311,11 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
 
   #record(table: readonly ProcessInfo[]): void {
     if (this.#exited || this.#pid === undefined) return;
+    const before = this.#descendants.size;
     for (const info of collectDescendants(this.#pid, table)) this.#descendants.set(info.pid, info);
+    if (this.#descendants.size > before) {
+      this.#options.accounting?.descendants([...this.#descendants.values()]);
+    }
   }
 
   #signalPid(signal: NodeJS.Signals): void {
@@ -305,6 +336,18 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     );
   }
 
+  // Processes started after the last scan whose parents are dead now, so no tree leads to them:
+  // found by the run marker they inherited, or by the session or group of a recorded command.
+  async #sweepEscapees(): Promise<void> {
+    const marked = await findMarkedProcesses(new Set([this.#runMarker]));
+    const leaders = [...this.#descendants.values()];
+    const members =
+      leaders.length === 0 ? [] : findSessionMembers(leaders, await readProcessTable());
+    for (const escapee of [...marked, ...members]) {
+      if (await isSameProcess(escapee)) trySignal(escapee.pid, "SIGKILL");
+    }
+  }
+
   #signalProcess(info: ProcessInfo, signal: NodeJS.Signals): void {
     trySignal(info.pid, signal);
     // A descendant leading its own group (codex runs shell commands in a new session) takes that
@@ -319,6 +362,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
   }): void {
     this.#unregister?.();
     this.#unsubscribe?.();
+    this.#options.accounting?.reaped();
     this.#resolve({
       exitCode: outcome.exitCode,
       signal: outcome.signal,

@@ -1,9 +1,14 @@
 // plexum.provider.v1 request messages → internal request types (terraform-plugin-go's fromproto seam).
 import { isAbsolute } from "node:path";
 
-import { Message_Role, type StartTurn } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import type { TurnOptions, TurnRequest } from "../codex/turn-request.js";
+import {
+  type EndpointOverride as EndpointOverridePb,
+  Message_Role,
+  type StartTurn,
+} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import type { EndpointOverride, TurnOptions, TurnRequest } from "../codex/turn-request.js";
 import { AppError } from "../errors.js";
+import { validateHostTools } from "../mcp/host-tools.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */
 function promptOf(start: StartTurn): string {
@@ -28,10 +33,32 @@ function optionsOf(start: StartTurn): TurnOptions {
   if (wire.turnTimeoutSeconds !== undefined && wire.turnTimeoutSeconds > 0) {
     options.turnTimeoutMs = wire.turnTimeoutSeconds * 1000;
   }
+  // Unlike turn_timeout_seconds, 0 is meaningful here: no such bound for this turn.
+  if (wire.idleTimeoutSeconds !== undefined) {
+    options.idleTimeoutMs = wire.idleTimeoutSeconds * 1000;
+  }
+  if (wire.firstEventTimeoutSeconds !== undefined) {
+    options.firstEventTimeoutMs = wire.firstEventTimeoutSeconds * 1000;
+  }
   if (Object.keys(wire.configOverrides).length > 0) {
     options.configOverrides = { ...wire.configOverrides };
   }
+  const endpoint = endpointOf(wire.endpoint);
+  if (endpoint !== undefined) options.endpoint = endpoint;
   return options;
+}
+
+// Empty strings and maps mean "not overridden", as proto3 cannot tell them apart.
+function endpointOf(wire: EndpointOverridePb | undefined): EndpointOverride | undefined {
+  if (wire === undefined) return undefined;
+  const endpoint: EndpointOverride = {};
+  if (wire.baseUrl !== "") endpoint.baseUrl = wire.baseUrl;
+  if (wire.apiKey !== "") endpoint.apiKey = wire.apiKey;
+  if (wire.wireApi !== "") endpoint.wireApi = wire.wireApi;
+  if (wire.model !== "") endpoint.model = wire.model;
+  if (Object.keys(wire.httpHeaders).length > 0) endpoint.httpHeaders = { ...wire.httpHeaders };
+  if (Object.keys(wire.queryParams).length > 0) endpoint.queryParams = { ...wire.queryParams };
+  return Object.keys(endpoint).length === 0 ? undefined : endpoint;
 }
 
 /** Converts and checks the start message of a RunTurn stream. */
@@ -45,11 +72,19 @@ export function turnRequestFromProto(start: StartTurn): TurnRequest {
       { fields: ["agent.workspace"] },
     );
   }
+  const hostTools = validateHostTools(
+    start.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchemaJson: tool.inputSchemaJson,
+    })),
+  );
   return {
     agentId,
     workspace,
     model: start.model,
     prompt: promptOf(start),
     options: optionsOf(start),
+    ...(hostTools.length === 0 ? {} : { hostTools }),
   };
 }

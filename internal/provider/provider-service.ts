@@ -7,8 +7,11 @@ import type { Logger } from "pino";
 
 import {
   type ConfigureResponseSchema,
+  type ConsumeResponseSchema,
   Diagnostic_Severity,
   type GetInfoResponseSchema,
+  type GetUsageResponseSchema,
+  type HostToolResult,
   type ListModelsResponseSchema,
   type ProviderPlugin,
   type RunTurnRequest,
@@ -16,11 +19,14 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceImplementation } from "../../src/plugin/grpc-service.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import type { CanonicalEvent } from "../codex/canonical-event.js";
+import type { CanonicalEvent, Usage } from "../codex/canonical-event.js";
 import type { TurnRequest } from "../codex/turn-request.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { AppError, isAppError, toGrpcStatus } from "../errors.js";
+import type { TurnHostTools } from "../mcp/turn-host-tools.js";
+import type { ProcessLedger } from "../proc/process-ledger.js";
 import type { ThreadStore } from "../store/thread-store.js";
+import type { UsageStore } from "../store/usage-store.js";
 import { AgentTurns, type CancelReason } from "./agent-turns.js";
 import { turnRequestFromProto } from "./from-proto.js";
 import { eventToProto } from "./to-proto.js";
@@ -36,6 +42,12 @@ const CAPABILITIES = [
   "thread_resume",
   "per_turn_usage",
   "typed_errors",
+  "tool_call_ids",
+  "consume",
+  "host_tools",
+  "get_usage",
+  "auth_status",
+  "endpoint_override",
 ];
 
 export interface ProviderServiceOptions {
@@ -44,9 +56,17 @@ export interface ProviderServiceOptions {
   version: string;
   /** The environment codex inherits; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** The plugin executable's absolute path, which codex runs as `<path> mcp-host` for host tools. */
+  selfCommand?: string | undefined;
 }
 
-type ConfigState = { config: ResolvedConfig; store: ThreadStore; configured: boolean };
+type ConfigState = {
+  config: ResolvedConfig;
+  store: ThreadStore;
+  configured: boolean;
+  /** Records codex processes in the state dir for the boot reaper. */
+  ledger: ProcessLedger;
+};
 
 type TurnCall = grpc.ServerDuplexStream<
   RunTurnRequest,
@@ -66,6 +86,11 @@ const loadConfig = () => import("../config/load-config.js");
 const loadBinary = () => import("../codex/binary.js");
 const loadStore = () => import("../store/thread-store.js");
 const loadPlan = () => import("../codex/turn-plan.js");
+const loadLedger = () => import("../proc/process-ledger.js");
+const loadConsume = () => import("../rollout/consume-service.js");
+const loadHostTools = () => import("../mcp/turn-host-tools.js");
+const loadUsage = () => import("../store/usage-store.js");
+const loadAuth = () => import("../codex/auth-status.js");
 
 /** The provider service: holds the config, the codex status and the running turns. */
 export class ProviderService {
@@ -73,14 +98,22 @@ export class ProviderService {
   readonly #version: string;
   readonly #env: NodeJS.ProcessEnv;
   readonly #turns = new AgentTurns();
+  readonly #selfCommand: string | undefined;
+  /** The host tools of each running turn that offers some, by agent id. */
+  readonly #hostTools = new Map<string, TurnHostTools>();
   #state: Promise<ConfigState> | undefined;
   #binary: Promise<CodexBinaryStatus> | undefined;
   #shuttingDown = false;
+  /** Start-up recovery per state dir: once per plugin process, awaited before any turn there. */
+  readonly #recovered = new Map<string, Promise<void>>();
+  /** Usage totals per state dir (usage.json next to each agent's thread.json). */
+  readonly #usageStores = new Map<string, UsageStore>();
 
   constructor(options: ProviderServiceOptions) {
     this.#logger = options.logger;
     this.#version = options.version;
     this.#env = options.env ?? process.env;
+    this.#selfCommand = options.selfCommand;
   }
 
   /** The typed grpc-js handlers. */
@@ -121,6 +154,18 @@ export class ProviderService {
           (error) => callback(serviceError(error)),
         );
       },
+      getUsage: (call, callback) => {
+        this.#getUsage(call.request.agentId).then(
+          (response) => callback(null, response),
+          (error) => callback(serviceError(error)),
+        );
+      },
+      consume: (call, callback) => {
+        this.#consume(call.request.agentId, call.request.blockIds).then(
+          (response) => callback(null, response),
+          (error) => callback(serviceError(error)),
+        );
+      },
     };
   }
 
@@ -139,6 +184,16 @@ export class ProviderService {
     ]);
   }
 
+  /**
+   * Call once the plugin serves: recovers the default state dir (kills codex processes a crashed
+   * earlier instance left, removes stale temp files) without waiting for the first call.
+   */
+  warmUp(): void {
+    this.#currentState().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, "could not prepare the default state dir");
+    });
+  }
+
   // Lazily applies the default config, so turns work before Configure as well.
   #currentState(): Promise<ConfigState> {
     this.#state ??= this.#buildState({}, false);
@@ -146,9 +201,50 @@ export class ProviderService {
   }
 
   async #buildState(json: unknown, configured: boolean): Promise<ConfigState> {
-    const [{ parseConfig }, { ThreadStore }] = await Promise.all([loadConfig(), loadStore()]);
+    const [{ parseConfig }, { ThreadStore }, { ProcessLedger }] = await Promise.all([
+      loadConfig(),
+      loadStore(),
+      loadLedger(),
+    ]);
     const { config } = parseConfig(json, { env: this.#env });
-    return { config, store: new ThreadStore(config.stateDir), configured };
+    const state: ConfigState = {
+      config,
+      store: new ThreadStore(config.stateDir),
+      configured,
+      ledger: new ProcessLedger(config.stateDir, { logger: this.#logger }),
+    };
+    await this.#recover(state);
+    return state;
+  }
+
+  // Kills what an earlier plugin instance left running in this state dir and removes the temp
+  // files of thread writes it was killed in the middle of. Never throws.
+  #recover(state: ConfigState): Promise<void> {
+    const { stateDir } = state.config;
+    let recovery = this.#recovered.get(stateDir);
+    if (recovery === undefined) {
+      recovery = (async () => {
+        const { reapLeftovers } = await loadLedger();
+        const [reaped, temps] = await Promise.all([
+          reapLeftovers(stateDir, { logger: this.#logger }),
+          state.store.cleanStaleTemps(),
+        ]);
+        this.#logger.info(
+          {
+            state_dir: stateDir,
+            process_records: reaped.records,
+            killed: reaped.killed.length,
+            survivors: reaped.survivors.length,
+            stale_temp_files: temps,
+          },
+          "state dir recovered",
+        );
+      })().catch((error: unknown) => {
+        this.#logger.warn({ err: error, state_dir: stateDir }, "state dir recovery failed");
+      });
+      this.#recovered.set(stateDir, recovery);
+    }
+    return recovery;
   }
 
   #binaryStatus(config: ResolvedConfig): Promise<CodexBinaryStatus> {
@@ -172,6 +268,49 @@ export class ProviderService {
       capabilities: CAPABILITIES,
       codex: codexStatusInit(binary),
       configured: state.configured,
+      auth: await this.#authStatus(state.config),
+    };
+  }
+
+  // Never fails GetInfo: an unreadable auth.json is itself a status.
+  async #authStatus(
+    config: ResolvedConfig,
+  ): Promise<{ mode: string; ready: boolean; detail: string }> {
+    try {
+      const { detectAuth } = await loadAuth();
+      return await detectAuth(config, this.#env);
+    } catch (error) {
+      return {
+        mode: "none",
+        ready: false,
+        detail: `could not check credentials: ${String(error)}`,
+      };
+    }
+  }
+
+  async #usageStore(config: ResolvedConfig): Promise<UsageStore> {
+    let store = this.#usageStores.get(config.stateDir);
+    if (store === undefined) {
+      const { UsageStore } = await loadUsage();
+      store = new UsageStore(config.stateDir);
+      this.#usageStores.set(config.stateDir, store);
+    }
+    return store;
+  }
+
+  async #getUsage(agentId: string): Promise<MessageInitShape<typeof GetUsageResponseSchema>> {
+    const { validateAgentId } = await import("../store/agent-id.js");
+    validateAgentId(agentId);
+    const state = await this.#currentState();
+    const [totals, thread] = await Promise.all([
+      (await this.#usageStore(state.config)).load(agentId),
+      state.store.load(agentId),
+    ]);
+    return {
+      total: usageInit(totals.total),
+      turns: BigInt(totals.turns),
+      threadId: thread.status === "ok" ? thread.record.thread_id : "",
+      ...(thread.status === "ok" ? { thread: usageInit(thread.record.usage_baseline) } : {}),
     };
   }
 
@@ -192,13 +331,19 @@ export class ProviderService {
         },
       );
     }
-    const [{ parseConfig }, { ThreadStore }] = await Promise.all([loadConfig(), loadStore()]);
+    const [{ parseConfig }, { ThreadStore }, { ProcessLedger }] = await Promise.all([
+      loadConfig(),
+      loadStore(),
+      loadLedger(),
+    ]);
     const { config, warnings } = parseConfig(json, { env: this.#env });
     const state: ConfigState = {
       config,
       store: new ThreadStore(config.stateDir),
       configured: true,
+      ledger: new ProcessLedger(config.stateDir, { logger: this.#logger }),
     };
+    await this.#recover(state);
     this.#state = Promise.resolve(state);
     this.#binary = undefined;
     const binary = await this.#binaryStatus(config);
@@ -212,6 +357,14 @@ export class ProviderService {
         severity: Diagnostic_Severity.WARNING,
         summary: `codex is not ready: ${binary.degradedReason}`,
         field: "binary",
+      });
+    }
+    const auth = await this.#authStatus(config);
+    if (!auth.ready) {
+      diagnostics.push({
+        severity: Diagnostic_Severity.WARNING,
+        summary: `credentials (${auth.mode}) are not ready: ${auth.detail}`,
+        field: config.endpoint === undefined ? "openai" : "endpoint",
       });
     }
     this.#logger.info(
@@ -253,6 +406,29 @@ export class ProviderService {
     return previous;
   }
 
+  // Refused (ABORTED) rather than queued while a turn runs: the host decides when to retry, and a
+  // turn never waits behind a consume it did not ask for. A turn that starts during a consume
+  // waits for it (see consumeBlocks).
+  async #consume(
+    agentId: string,
+    blockIds: readonly string[],
+  ): Promise<MessageInitShape<typeof ConsumeResponseSchema>> {
+    const { validateAgentId } = await import("../store/agent-id.js");
+    validateAgentId(agentId);
+    const [state, { consumeBlocks, consumeBusyError }, { codexHomeForAgent }] = await Promise.all([
+      this.#currentState(),
+      loadConsume(),
+      import("../codex/agent-codex-home.js"),
+    ]);
+    if (this.#turns.isRunning(agentId)) throw consumeBusyError(agentId);
+    return consumeBlocks(agentId, blockIds, {
+      store: state.store,
+      // The CODEX_HOME the agent's codex runs with (its own one with per_agent_codex_home).
+      codexHome: codexHomeForAgent(state.config, agentId, this.#env),
+      logger: this.#logger,
+    });
+  }
+
   async #runTurn(call: TurnCall): Promise<void> {
     let finish: (() => void) | undefined;
     try {
@@ -281,7 +457,8 @@ export class ProviderService {
     }
   }
 
-  // Later messages on the stream may cancel; the host cancelling the stream cancels as well.
+  // Later messages on the stream may cancel or answer host tool calls; the host cancelling the
+  // stream cancels as well.
   #watchCall(call: TurnCall, agentId: string): void {
     const cancel = (reason: CancelReason) => this.#turns.cancel(agentId, reason);
     call.on("data", (message: RunTurnRequest) => {
@@ -290,11 +467,19 @@ export class ProviderService {
           kind: "cancelled",
           message: message.request.value.reason || "cancelled by the host (RunTurn cancel)",
         });
+      } else if (message.request.case === "toolResult") {
+        this.#answerHostTool(agentId, message.request.value);
       }
     });
     call.on("cancelled", () => {
       cancel({ kind: "host_cancelled", message: "the host cancelled the RunTurn stream" });
     });
+    // firstRequest paused the stream, so a cancel sent right behind `start` waited for the
+    // listener above instead of being dropped; a stream cancelled meanwhile fired no event.
+    call.resume();
+    if (call.cancelled) {
+      cancel({ kind: "host_cancelled", message: "the host cancelled the RunTurn stream" });
+    }
   }
 
   async #streamTurn(call: TurnCall, request: TurnRequest, signal: AbortSignal): Promise<void> {
@@ -304,17 +489,35 @@ export class ProviderService {
     log.info({ model: request.model, prompt_chars: request.prompt.length }, "turn started");
     let seq = 0;
     let end: Extract<CanonicalEvent, { kind: "turn_end" }> | undefined;
-    const events = runTurn(
-      request,
-      { config: state.config, logger: log, binary, store: state.store, env: this.#env },
-      signal,
-    );
-    for await (const event of events) {
-      if (event.kind === "turn_end") end = event;
-      seq += 1;
-      // A cancelled call can no longer be written; the turn is stopping through `signal`.
-      if (call.cancelled) continue;
-      await writeWithBackpressure(call, { event: eventToProto(event, seq) });
+    const hostTools = await this.#openHostTools(request, state.config, signal, log);
+    try {
+      const events = runTurn(
+        request,
+        {
+          config: state.config,
+          logger: log,
+          binary,
+          store: state.store,
+          env: this.#env,
+          ledger: state.ledger,
+          usage: await this.#usageStore(state.config),
+          checkAuth: true,
+          ...(hostTools === undefined ? {} : { mcpServers: [hostTools.registration] }),
+        },
+        signal,
+      );
+      for await (const event of hostTools?.interleave(events) ?? events) {
+        if (event.kind === "turn_end") end = event;
+        seq += 1;
+        // A cancelled call can no longer be written; the turn is stopping through `signal`.
+        if (call.cancelled) continue;
+        await writeWithBackpressure(call, { event: eventToProto(event, seq) });
+      }
+    } finally {
+      if (hostTools !== undefined) {
+        this.#hostTools.delete(request.agentId);
+        await hostTools.close("the turn ended");
+      }
     }
     log.info(
       {
@@ -328,6 +531,59 @@ export class ProviderService {
     );
     if (!call.cancelled) call.end();
   }
+
+  // Listens on the agent's host-tool socket for this turn, when the turn offers host tools.
+  async #openHostTools(
+    request: TurnRequest,
+    config: ResolvedConfig,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<TurnHostTools | undefined> {
+    if (request.hostTools === undefined || request.hostTools.length === 0) return undefined;
+    const { TurnHostTools } = await loadHostTools();
+    const hostTools = await TurnHostTools.open({
+      agentId: request.agentId,
+      tools: request.hostTools,
+      stateDir: config.stateDir,
+      mcpHost: config.mcpHost,
+      selfCommand: this.#selfCommand,
+      signal,
+      logger: log,
+      env: this.#env,
+    });
+    this.#hostTools.set(request.agentId, hostTools);
+    log.info(
+      { tools: request.hostTools.map((tool) => tool.name), server: hostTools.registration.name },
+      "host tools registered",
+    );
+    return hostTools;
+  }
+
+  #answerHostTool(agentId: string, result: HostToolResult): void {
+    const hostTools = this.#hostTools.get(agentId);
+    if (hostTools === undefined) {
+      this.#logger.warn(
+        { agent_id: agentId, request_id: result.requestId },
+        "tool_result on a turn without host tools",
+      );
+      return;
+    }
+    hostTools.answer(result.requestId, {
+      text: result.text,
+      isError: result.isError,
+      contentJson: result.contentJson,
+    });
+  }
+}
+
+function usageInit(usage: Usage) {
+  return {
+    inputTokens: BigInt(usage.input_tokens),
+    cachedInputTokens: BigInt(usage.cached_input_tokens),
+    cacheWriteInputTokens: BigInt(usage.cache_write_input_tokens),
+    outputTokens: BigInt(usage.output_tokens),
+    reasoningOutputTokens: BigInt(usage.reasoning_output_tokens),
+  };
 }
 
 function codexStatusInit(binary: CodexBinaryStatus) {
@@ -351,6 +607,8 @@ function firstRequest(call: TurnCall): Promise<RunTurnRequest | undefined> {
     };
     const onData = (message: RunTurnRequest) => {
       cleanup();
+      // Held until #watchCall listens: with no 'data' listener a flowing stream drops messages.
+      call.pause();
       resolve(message);
     };
     const onEnd = () => {

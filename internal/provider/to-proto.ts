@@ -157,6 +157,37 @@ function eventBody(event: CanonicalEvent): EventInit {
       return { case: "notice", value: { kind: noticeKinds[event.notice], message: event.message } };
     case "passthrough":
       return { case: "passthrough", value: { type: event.type, rawJson: event.rawJson } };
+    case "thread_lost":
+      return {
+        case: "threadLost",
+        value: { threadId: event.threadId, reason: event.reason, action: event.action },
+      };
+    case "tool_call":
+      return {
+        case: "toolCall",
+        value: {
+          callId: event.callId,
+          name: event.name,
+          namespace: event.namespace,
+          arguments: event.arguments,
+          kind: event.callKind,
+        },
+      };
+    case "tool_result":
+      return {
+        case: "toolResult",
+        value: { callId: event.callId, output: event.output, outputJson: event.outputJson },
+      };
+    case "host_tool_call":
+      return {
+        case: "hostToolCall",
+        value: {
+          requestId: event.requestId,
+          callId: event.callId,
+          toolName: event.toolName,
+          argumentsJson: event.argumentsJson,
+        },
+      };
     case "turn_end":
       return {
         case: "turnEnd",

@@ -25,6 +25,20 @@ export interface ThreadRecord {
   updated_at: string;
   /** Kept for operators mapping directories back to agents. */
   agent_id?: string;
+  /** How far the rollout mirror has read this thread's rollout file. */
+  rollout?: RolloutCursor;
+}
+
+/** Where the rollout mirror stopped reading a thread's rollout file. */
+export interface RolloutCursor {
+  /** The rollout file last read (.jsonl or .jsonl.zst). */
+  path: string;
+  /** Byte offset in the (decompressed) content just after the last complete line read. */
+  offset: number;
+  /** Base64 of up to 64 bytes before `offset`: notices a file rewritten by someone else. */
+  tail: string;
+  /** The highest line ordinal read, for threads whose lines carry ordinals. */
+  last_ordinal?: number;
 }
 
 export type ThreadLoadResult =
@@ -46,6 +60,14 @@ const recordSchema = z.object({
   confirmed: z.boolean(),
   updated_at: z.string(),
   agent_id: z.string().optional(),
+  rollout: z
+    .object({
+      path: z.string().min(1),
+      offset: count,
+      tail: z.string(),
+      last_ordinal: count.optional(),
+    })
+    .optional(),
 });
 
 // write-file-atomic names its temp files `<file>.<uint32>`; `.tmp` covers older writers.
@@ -89,8 +111,41 @@ export class ThreadStore {
       updated_at: new Date().toISOString(),
       agent_id: agentId,
     };
-    await this.#enqueue(dir, () => writeRecord(dir, full));
+    if (record.rollout !== undefined) full.rollout = { ...record.rollout };
+    await this.#enqueue(dir, async () => {
+      // A save that does not mention the rollout cursor keeps the one stored for the same thread.
+      if (full.rollout === undefined) {
+        const previous = await readRecord(join(dir, THREAD_FILE)).catch(() => undefined);
+        if (previous?.status === "ok" && previous.record.thread_id === full.thread_id) {
+          if (previous.record.rollout !== undefined) full.rollout = previous.record.rollout;
+        }
+      }
+      await writeRecord(dir, full);
+    });
     return full;
+  }
+
+  /**
+   * Stores the rollout cursor of the agent's thread `threadId`. Returns false, writing nothing,
+   * when the agent's stored thread is another one (or none).
+   */
+  async saveRolloutCursor(
+    agentId: string,
+    threadId: string,
+    cursor: RolloutCursor,
+  ): Promise<boolean> {
+    const dir = this.agentDir(agentId);
+    return this.#enqueue(dir, async () => {
+      const current = await readRecord(join(dir, THREAD_FILE));
+      if (current.status !== "ok" || current.record.thread_id !== threadId) return false;
+      await writeRecord(dir, {
+        ...current.record,
+        updated_at: new Date().toISOString(),
+        agent_id: agentId,
+        rollout: { ...cursor },
+      });
+      return true;
+    });
   }
 
   /** Forgets the agent's thread; returns the previous thread id, if a valid record existed. */
@@ -117,6 +172,25 @@ export class ThreadStore {
   async quarantineCorrupt(agentId: string): Promise<string | undefined> {
     const dir = this.agentDir(agentId);
     return this.#enqueue(dir, () => quarantine(join(dir, THREAD_FILE)));
+  }
+
+  /**
+   * Removes the temp files that writers killed mid-write left in every agent directory; run at
+   * start-up. Returns how many were removed. Never throws.
+   */
+  async cleanStaleTemps(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.#agentsDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const dir = join(this.#agentsDir, name);
+      removed += await this.#enqueue(dir, () => removeStaleTemps(dir)).catch(() => 0);
+    }
+    return removed;
   }
 
   #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -152,8 +226,14 @@ async function readRecord(path: string): Promise<ThreadLoadResult> {
     );
     return { status: "corrupt", path, reason: problems.join("; ") };
   }
-  const { agent_id, ...rest } = parsed.data;
-  return { status: "ok", record: agent_id === undefined ? rest : { ...rest, agent_id } };
+  const { agent_id, rollout, ...rest } = parsed.data;
+  const record: ThreadRecord = rest;
+  if (agent_id !== undefined) record.agent_id = agent_id;
+  if (rollout !== undefined) {
+    const { last_ordinal, ...cursor } = rollout;
+    record.rollout = last_ordinal === undefined ? cursor : { ...cursor, last_ordinal };
+  }
+  return { status: "ok", record };
 }
 
 async function writeRecord(dir: string, record: ThreadRecord): Promise<void> {
@@ -171,8 +251,8 @@ async function writeRecord(dir: string, record: ThreadRecord): Promise<void> {
   }
 }
 
-// The rename is only durable once the directory entry is on disk.
-async function fsyncDirectory(dir: string): Promise<void> {
+/** Makes a rename in `dir` durable: fsyncs the directory entry. */
+export async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();
@@ -184,19 +264,26 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-async function removeStaleTemps(dir: string): Promise<void> {
+async function removeStaleTemps(dir: string): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (error) {
-    if (isErrno(error, "ENOENT")) return;
+    if (isErrno(error, "ENOENT")) return 0;
     throw new AppError("THREAD_STORE_FAILED", `could not list ${dir}`, { cause: error });
   }
-  await Promise.all(
+  // A temp file that cannot be removed (read-only state dir) is harmless: it is never read.
+  const removed = await Promise.all(
     names
       .filter((name) => STALE_TEMP.test(name))
-      .map((name) => rm(join(dir, name), { force: true })),
+      .map((name) =>
+        rm(join(dir, name), { force: true }).then(
+          () => 1,
+          () => 0,
+        ),
+      ),
   );
+  return removed.reduce((sum: number, one) => sum + one, 0);
 }
 
 async function quarantine(path: string): Promise<string | undefined> {

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 
 import { PluginError } from "../errors.js";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
+import { redactSecrets } from "../log/redact.js";
 import type { AutoMtlsCertificate } from "../plugin/auto-mtls.js";
 import {
   DEFAULT_MAX_PORT,
@@ -17,8 +18,10 @@ import {
   PLUGIN_CLIENT_CERT,
   PLUGIN_MAX_PORT,
   PLUGIN_MIN_PORT,
+  PLUGIN_MULTIPLEX_GRPC,
   PLUGIN_PROTOCOL_VERSIONS,
   PLUGIN_UNIX_SOCKET_DIR,
+  PLUGIN_UNIX_SOCKET_GROUP,
 } from "../plugin/env.js";
 import { createServiceClient, type ServiceClient } from "../plugin/grpc-client.js";
 import { type HandshakeInfo, parseHandshakeLine } from "../plugin/handshake.js";
@@ -29,7 +32,10 @@ export interface LaunchPluginOptions {
   path: string;
   /** Its arguments. */
   args?: readonly string[];
-  /** Extra environment, over `process.env`; the go-plugin variables override both. */
+  /**
+   * Extra environment over `process.env` (minus its own `PLUGIN_*` variables); the go-plugin
+   * variables set from these options override both. An `undefined` value unsets a variable.
+   */
   env?: NodeJS.ProcessEnv;
   /** Magic cookie variable name. */
   cookieKey: string;
@@ -91,6 +97,16 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const KILL_GRACE_MS = 2000;
 const STDERR_TAIL_BYTES = 8192;
 
+const goPluginVariables = [
+  PLUGIN_CLIENT_CERT,
+  PLUGIN_MAX_PORT,
+  PLUGIN_MIN_PORT,
+  PLUGIN_MULTIPLEX_GRPC,
+  PLUGIN_PROTOCOL_VERSIONS,
+  PLUGIN_UNIX_SOCKET_DIR,
+  PLUGIN_UNIX_SOCKET_GROUP,
+];
+
 const hclogLevels = new Set(["trace", "debug", "info", "warn", "error"]);
 
 // Re-logs a plugin's hclog JSON line at its own level, like go-plugin's logStderr.
@@ -140,8 +156,12 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     hostCertificate = await generateAutoMtlsCertificate();
   }
 
+  // The go-plugin variables of this process's own environment (say, a host that is itself a
+  // plugin) must not leak through: a stray PLUGIN_CLIENT_CERT would make the plugin expect TLS.
+  const inherited = { ...process.env };
+  for (const name of goPluginVariables) delete inherited[name];
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     ...options.env,
     [options.cookieKey]: options.cookieValue,
     [PLUGIN_PROTOCOL_VERSIONS]: protocolVersions.join(","),
@@ -222,7 +242,7 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     fail(
       new PluginError(
         "PLUGIN_EXITED_EARLY",
-        `plugin ${pluginName} exited before the handshake (exit code ${exitCode}, signal ${signal}); stderr:\n${stderrTail}`,
+        `plugin ${pluginName} exited before the handshake (exit code ${exitCode}, signal ${signal}); stderr:\n${redactSecrets(stderrTail, [])}`,
       ),
     );
   }
@@ -230,7 +250,7 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     fail(
       new PluginError(
         "HANDSHAKE_TIMEOUT",
-        `plugin ${pluginName} printed no handshake within ${timeoutMs} ms; stderr:\n${stderrTail}`,
+        `plugin ${pluginName} printed no handshake within ${timeoutMs} ms; stderr:\n${redactSecrets(stderrTail, [])}`,
       ),
     );
   }

@@ -1,11 +1,21 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 
 import type {
+  HostToolCall,
   ProviderPlugin,
   StartTurnSchema,
   TurnEvent,
 } from "../gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceClient } from "../plugin/grpc-client.js";
+
+/** The host's answer to a host tool call; the request id is filled in by {@link streamTurn}. */
+export interface HostToolAnswer {
+  /** The result as text; used when `contentJson` is empty. */
+  text?: string;
+  isError?: boolean;
+  /** An MCP content array as JSON; overrides `text`. */
+  contentJson?: string;
+}
 
 /** Options for {@link streamTurn}. */
 export interface StreamTurnOptions {
@@ -13,6 +23,13 @@ export interface StreamTurnOptions {
   signal?: AbortSignal;
   /** The reason carried by that cancel message. */
   cancelReason?: string;
+  /**
+   * Answers the turn's `host_tool_call` events (the event is yielded as well). Resolve to
+   * undefined to leave a call unanswered; a rejection is sent as an error result.
+   */
+  onHostToolCall?: (
+    call: HostToolCall,
+  ) => HostToolAnswer | undefined | Promise<HostToolAnswer | undefined>;
 }
 
 /**
@@ -34,9 +51,31 @@ export async function* streamTurn(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted === true) onAbort();
   try {
+    const answer = (request: HostToolCall, result: HostToolAnswer | undefined): void => {
+      if (result === undefined || call.writableEnded) return;
+      call.write({
+        request: { case: "toolResult", value: { ...result, requestId: request.requestId } },
+      });
+    };
     for await (const response of call) {
       const event = (response as { event?: TurnEvent }).event;
       if (event === undefined) continue;
+      const handler = options.onHostToolCall;
+      if (event.event.case === "hostToolCall" && handler !== undefined) {
+        const request = event.event.value;
+        Promise.resolve()
+          .then(() => handler(request))
+          .then(
+            (result) => answer(request, result),
+            (error: unknown) =>
+              answer(request, {
+                text: error instanceof Error ? error.message : String(error),
+                isError: true,
+              }),
+          )
+          // The stream may be gone by the time the answer is ready; that turn has ended anyway.
+          .catch(() => undefined);
+      }
       yield event;
       if (event.event.case === "turnEnd") break;
     }

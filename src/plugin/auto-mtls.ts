@@ -1,7 +1,7 @@
 // based on hashicorp/go-plugin mtls.go (generateCert) and the AutoMTLS parts of client.go/server.go.
 // @peculiar/x509 (and its reflect polyfill) is loaded only on this path: it costs tens of
 // milliseconds, and most starts do not use AutoMTLS.
-import { webcrypto } from "node:crypto";
+import { webcrypto, X509Certificate } from "node:crypto";
 
 import * as grpc from "@grpc/grpc-js";
 import type * as X509 from "@peculiar/x509";
@@ -117,6 +117,14 @@ export interface AutoMtlsServer {
  * process's certificate and serves TLS that requires client certificates signed by the host's.
  */
 export async function createAutoMtlsServer(clientCertPem: string): Promise<AutoMtlsServer> {
+  try {
+    // grpc-js would only notice a bad PEM when binding, as an error that looks like a listen failure.
+    new X509Certificate(clientCertPem);
+  } catch (error) {
+    throw new PluginError("TLS_SETUP_FAILED", "PLUGIN_CLIENT_CERT is not a PEM certificate", {
+      cause: error,
+    });
+  }
   const own = await generateAutoMtlsCertificate();
   try {
     const credentials = grpc.ServerCredentials.createSsl(

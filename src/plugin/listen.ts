@@ -142,6 +142,15 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+// Errors that mean "this address cannot be used", as opposed to a broken server or credentials.
+// grpc-js reports bind failures as text ("… errors: [listen EACCES: permission denied …]").
+const addressErrors =
+  /\b(EACCES|EADDRINUSE|EADDRNOTAVAIL|EINVAL|ENAMETOOLONG|ENOENT|ENOTDIR|EPERM|EROFS)\b/;
+
+function isAddressError(error: unknown): boolean {
+  return addressErrors.test(error instanceof Error ? error.message : String(error));
+}
+
 function usableDirectory(dir: string): boolean {
   try {
     if (!statSync(dir).isDirectory()) return false;
@@ -193,6 +202,7 @@ async function bindUnix(
   try {
     await bind(server, target, credentials);
   } catch (error) {
+    if (!isAddressError(error)) throw PluginError.from(error, "LISTEN_FAILED");
     logger?.debug({ path, err: error }, "cannot bind unix socket, falling back to TCP");
     return undefined;
   }
@@ -219,7 +229,8 @@ async function bindTcp(
     try {
       await bind(server, address, credentials);
     } catch (error) {
-      // Lost a race for the port; keep scanning.
+      // Anything but a lost race for the port would fail on every other port too.
+      if (!isAddressError(error)) throw PluginError.from(error, "LISTEN_FAILED");
       logger?.debug({ port, err: error }, "cannot bind TCP port");
       continue;
     }

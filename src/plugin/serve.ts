@@ -187,6 +187,7 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
     process.exit(1);
   }
 
+  let server: grpc.Server | undefined;
   let listener: PluginListener | undefined;
   try {
     if (!test) routeGrpcLogs(logger);
@@ -203,7 +204,8 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       ({ credentials, serverCert } = await createAutoMtlsServer(clientCert));
     }
 
-    const server = new grpc.Server(unlimitedMessages);
+    const plugin = new grpc.Server(unlimitedMessages);
+    server = plugin;
     const streams = createOpenStreams();
     let shutdownStarted: Promise<void> | undefined;
     let resolveClosed: (reason: ShutdownReason | undefined) => void = () => {};
@@ -238,7 +240,7 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
           if (outcome === "timeout") logger.warn({ timeout_ms: bound }, "onShutdown timed out");
         }
         streams.endAll();
-        await stopServer(server);
+        await stopServer(plugin);
         listener?.cleanup();
         resolveClosed(reason);
         if (!test) process.exit(0);
@@ -246,21 +248,21 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       return shutdownStarted;
     };
 
-    server.addService(createServiceDefinition(Health), createHealthImplementation(streams));
-    server.addService(
+    plugin.addService(createServiceDefinition(Health), createHealthImplementation(streams));
+    plugin.addService(
       createServiceDefinition(GRPCController),
       createControllerImplementation(() => void shutdown("shutdown-rpc")),
     );
-    server.addService(createServiceDefinition(GRPCStdio), createStdioImplementation(streams));
-    server.addService(
+    plugin.addService(createServiceDefinition(GRPCStdio), createStdioImplementation(streams));
+    plugin.addService(
       createServiceDefinition(GRPCBroker),
       createBrokerImplementation(streams, logger),
     );
     for (const { service, implementation } of options.services ?? []) {
-      server.addService(createServiceDefinition(service), implementation);
+      plugin.addService(createServiceDefinition(service), implementation);
     }
 
-    listener = await bindPluginListener(server, credentials, { env, logger });
+    listener = await bindPluginListener(plugin, credentials, { env, logger });
     const bound = listener;
 
     if (!test) {
@@ -307,6 +309,7 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       close: () => shutdown(undefined),
     };
   } catch (error) {
+    server?.forceShutdown();
     listener?.cleanup();
     const failure = PluginError.from(error);
     if (test) throw failure;

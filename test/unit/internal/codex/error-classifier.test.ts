@@ -1,224 +1,124 @@
 import { describe, expect, it } from "vitest";
 
-import type { ErrorClass } from "../../../../internal/codex/canonical-event.js";
 import {
   classifyCodexError,
+  classifyNetworkStall,
+  ERROR_RULES,
+  findErrorRule,
   parseResetsAt,
   parseRetryAfterSeconds,
 } from "../../../../internal/codex/error-classifier.js";
 
-// Every final message from research/codex-cli.md §6 (codex 0.169.0), plus the fatal ones exec
-// prints on stderr.
-const CASES: [message: string, errorClass: ErrorClass, code: string, retryable: boolean][] = [
-  [
-    "exceeded retry limit, last status: 429 Too Many Requests",
-    "rate_limited",
-    "CODEX_RATE_LIMITED",
-    true,
-  ],
-  [
-    "exceeded retry limit, last status: 429 Too Many Requests, request id: req_123",
-    "rate_limited",
-    "CODEX_RATE_LIMITED",
-    true,
-  ],
-  [
-    "You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at 1:45 AM.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "You've hit your usage limit. Upgrade to Plus to continue using Codex (https://chatgpt.com/explore/plus), or try again later.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "You’ve hit your usage limit. To get more access now, send a request to your admin or try again later.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "Quota exceeded. Check your plan and billing details.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "You're out of credits. Add credits to continue using Codex.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "Your workspace is out of credits. Ask your workspace owner to add more.",
-    "quota_exhausted",
-    "CODEX_QUOTA_EXHAUSTED",
-    false,
-  ],
-  [
-    "rate limit exceeded: Rate limit reached for gpt-5 on tokens per min. Please try again in 1.5s.",
-    "rate_limited",
-    "CODEX_RATE_LIMITED",
-    true,
-  ],
-  [
-    "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
-    "context_window_exceeded",
-    "CODEX_CONTEXT_WINDOW_EXCEEDED",
-    false,
-  ],
-  [
-    "unexpected status 401 Unauthorized: Incorrect API key provided, url: https://api.openai.com/v1/responses",
-    "auth",
-    "CODEX_AUTH_FAILED",
-    false,
-  ],
-  [
-    "unexpected status 403 Forbidden: not allowed, url: https://api.openai.com/v1/responses",
-    "auth",
-    "CODEX_AUTH_FAILED",
-    false,
-  ],
-  [
-    "Access blocked by Cloudflare. This usually happens when connecting from a restricted region",
-    "network",
-    "CODEX_NETWORK_BLOCKED",
-    false,
-  ],
-  ["Missing environment variable: `VLLM_KEY`. Set it first.", "auth", "CODEX_AUTH_FAILED", false],
-  [
-    "Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.",
-    "auth",
-    "CODEX_AUTH_FAILED",
-    false,
-  ],
-  [
-    "The model `gpt-nope` does not exist or you do not have access to it.",
-    "invalid_request",
-    "CODEX_MODEL_NOT_FOUND",
-    false,
-  ],
-  [
-    "unexpected status 404 Not Found: no such route, url: http://127.0.0.1:9/v1/responses",
-    "invalid_request",
-    "CODEX_INVALID_REQUEST",
-    false,
-  ],
-  [
-    "unexpected status 402 Payment Required: pay up, url: http://127.0.0.1:9/v1/responses",
-    "invalid_request",
-    "CODEX_INVALID_REQUEST",
-    false,
-  ],
-  [
-    '{"error":{"message":"Invalid value for input","type":"invalid_request_error","code":null}}',
-    "invalid_request",
-    "CODEX_INVALID_REQUEST",
-    false,
-  ],
-  [
-    "This request has been flagged for possible cybersecurity risk.",
-    "invalid_request",
-    "CODEX_REQUEST_REFUSED",
-    false,
-  ],
-  [
-    "Incomplete response returned, reason: content_filter",
-    "invalid_request",
-    "CODEX_REQUEST_REFUSED",
-    false,
-  ],
-  [
-    "Incomplete response returned, reason: max_output_tokens",
-    "internal",
-    "CODEX_INCOMPLETE_RESPONSE",
-    true,
-  ],
-  [
-    "We’re currently experiencing high demand, which may cause temporary errors.",
-    "internal",
-    "CODEX_SERVER_OVERLOADED",
-    true,
-  ],
-  [
-    "Selected model is at capacity. Please try a different model.",
-    "internal",
-    "CODEX_SERVER_OVERLOADED",
-    true,
-  ],
-  [
-    "stream disconnected before completion: stream closed before response.completed",
-    "network",
-    "CODEX_NETWORK",
-    true,
-  ],
-  [
-    "stream disconnected before completion: idle timeout waiting for SSE",
-    "network",
-    "CODEX_NETWORK",
-    true,
-  ],
-  [
-    "Reconnecting... waiting for network (Connection failed: error sending request)",
-    "retrying",
-    "CODEX_RETRYING",
-    true,
-  ],
-  [
-    "Reconnecting... 2/5 (stream disconnected before completion)",
-    "retrying",
-    "CODEX_RETRYING",
-    true,
-  ],
-  [
-    "thread/resume: thread/resume failed: no rollout found for thread id 0199a213-81c0-7800-8aa1-bbab2a035a53 (code -32600)",
-    "internal",
-    "THREAD_NOT_FOUND",
-    true,
-  ],
-  [
-    "thread/resume failed: thread 0199a213-81c0-7800-8aa1-bbab2a035a53 already has an active writer (code -32600)",
-    "internal",
-    "THREAD_BUSY",
-    true,
-  ],
-  [
-    "turn/start: turn/start failed: Input exceeds the maximum length of 1048576 characters. (code -32602)",
-    "invalid_request",
-    "PROMPT_TOO_LARGE",
-    false,
-  ],
-  ["turn failed", "internal", "CODEX_TURN_FAILED", false],
+// The final message of every row of research/codex-cli.md §6 (codex 0.169.0). Each must be an
+// example of some rule, so the table below is tested against all of them.
+const SECTION_6_MESSAGES = [
+  "exceeded retry limit, last status: 429 Too Many Requests",
+  "You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at 1:53 AM.",
+  "To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus.",
+  "Quota exceeded. Check your plan and billing details.",
+  "rate limit exceeded: Rate limit reached for gpt. Please try again in 1.5s.",
+  "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
+  "unexpected status 401 Unauthorized: Incorrect API key provided (mock)., url: http://127.0.0.1:41877/v1/responses",
+  "unexpected status 403 Forbidden: forbidden (mock), url: http://127.0.0.1:46433/v1/responses",
+  "The model `gpt-nope` does not exist or you do not have access to it.",
+  "unexpected status 404 Not Found: no such route, url: http://127.0.0.1:9/v1/responses",
+  '{"error":{"message":"bad thing","type":"invalid_request_error","code":"bad"}}',
+  "This request has been flagged for possible cybersecurity risk.",
+  "We’re currently experiencing high demand, which may cause temporary errors.",
+  "Selected model is at capacity. Please try a different model.",
+  "stream disconnected before completion: boom",
+  "Invalid prompt: your prompt was flagged as potentially violating our usage policy.",
+  "Incomplete response returned, reason: max_output_tokens",
+  "stream disconnected before completion: stream closed before response.completed",
+  "stream disconnected before completion: idle timeout waiting for SSE",
+  "Missing environment variable: `VLLM_KEY`. Set it first.",
+  "Reconnecting... waiting for network (Connection failed: error sending request)",
+  "Not logged in",
+  "Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.",
 ];
 
-describe("classifyCodexError", () => {
-  it.each(CASES)("%s", (message, errorClass, code, retryable) => {
-    const error = classifyCodexError(message);
-    expect(error).toMatchObject({ class: errorClass, code, retryable, message });
+describe("the error table", () => {
+  const rows = ERROR_RULES.flatMap((rule, index) =>
+    rule.examples.map((example) => ({ index, rule, example })),
+  );
+
+  it.each(rows)("rule $index ($rule.code) claims its example: $example", ({ rule, example }) => {
+    // First match wins, so an earlier, broader rule would steal the example.
+    expect(findErrorRule(example)).toBe(rule);
+    const error = classifyCodexError(example);
+    expect(error).toMatchObject({ class: rule.class, code: rule.code, retryable: rule.retryable });
+    expect(error.message.startsWith(example)).toBe(true);
+    if (rule.remedy !== undefined) expect(error.message).toContain(`what to do: ${rule.remedy}`);
   });
 
-  it("never marks quota exhaustion retryable and parses its reset time", () => {
+  it("gives every rule at least one example", () => {
+    for (const rule of ERROR_RULES) expect(rule.examples.length, rule.code).toBeGreaterThan(0);
+  });
+
+  it("covers every §6 message", () => {
+    const examples = new Set(ERROR_RULES.flatMap((rule) => rule.examples));
+    for (const message of SECTION_6_MESSAGES) expect(examples, message).toContain(message);
+  });
+
+  it("never marks quota exhaustion retryable", () => {
+    for (const rule of ERROR_RULES.filter((r) => r.class === "quota_exhausted")) {
+      expect(rule.retryable, rule.code).toBe(false);
+    }
+  });
+
+  it("treats unknown text as a non-retryable internal error", () => {
+    expect(classifyCodexError("turn failed")).toEqual({
+      class: "internal",
+      code: "CODEX_TURN_FAILED",
+      message: "turn failed",
+      retryable: false,
+    });
+  });
+
+  it("parses the reset time of a usage limit and the retry delay of a rate limit", () => {
     const now = new Date(2026, 0, 2, 10, 0, 0);
-    const error = classifyCodexError(
+    const quota = classifyCodexError(
       "You’ve hit your usage limit. … or try again at 3:15 PM.",
       now,
     );
-    expect(error.retryable).toBe(false);
-    expect(error.resetsAt).toEqual(new Date(2026, 0, 2, 15, 15, 0));
+    expect(quota).toMatchObject({ retryable: false, resetsAt: new Date(2026, 0, 2, 15, 15, 0) });
+    const rate = classifyCodexError("rate limit exceeded: Please try again in 1m30s.");
+    expect(rate.retryAfterSeconds).toBe(90);
+    // codex discards the body and Retry-After of a 429, so nothing is invented.
+    expect(
+      classifyCodexError("exceeded retry limit, last status: 429 Too Many Requests")
+        .retryAfterSeconds,
+    ).toBeUndefined();
+  });
+});
+
+describe("classifyNetworkStall", () => {
+  const stop = { message: "turn timed out after 4 s", code: "TURN_TIMEOUT" };
+
+  it("types a time limit hit while codex waited for the network as network, keeping the code", () => {
+    const error = classifyNetworkStall(
+      "Reconnecting... waiting for network (Connection failed: error sending request)",
+      stop,
+    );
+    expect(error).toMatchObject({ class: "network", code: "TURN_TIMEOUT", retryable: true });
+    expect(error?.message).toContain("turn timed out after 4 s");
+    expect(error?.message).toContain("waiting for network");
   });
 
-  it("carries retry-after seconds for rate limits", () => {
-    const error = classifyCodexError("rate limit exceeded: Please try again in 1m30s.");
-    expect(error.retryAfterSeconds).toBe(90);
+  it("uses CODEX_NETWORK_UNREACHABLE for a host deadline and counts stream retries as network", () => {
+    expect(
+      classifyNetworkStall(
+        "Reconnecting... 2/5 (stream disconnected before completion: idle timeout waiting for SSE)",
+        { message: "turn deadline exceeded (host timeout)" },
+      ),
+    ).toMatchObject({ class: "network", code: "CODEX_NETWORK_UNREACHABLE" });
+  });
+
+  it("leaves other stalls alone", () => {
+    expect(classifyNetworkStall(undefined, stop)).toBeUndefined();
+    expect(
+      classifyNetworkStall("Reconnecting... 1/5 (We’re currently experiencing high demand)", stop),
+    ).toBeUndefined();
   });
 });
 

@@ -286,13 +286,21 @@ describe("runTurn", () => {
     expect(await store.load("alice")).toMatchObject({ record: { confirmed: true } });
   });
 
-  it("fails with THREAD_NOT_FOUND when codex has no rollout for the stored thread, and forgets it", async () => {
+  it("fails with THREAD_NOT_FOUND when codex has no rollout for the stored thread, and forgets it (thread_lost_policy fail)", async () => {
     await store.save("alice", {
       thread_id: UNKNOWN_THREAD,
       usage_baseline: zero(),
       confirmed: true,
     });
-    const events = await run(await deps());
+    const events = await run(await deps("fake-codex.mjs", { thread_lost_policy: "fail" }));
+    expect(only(events, "thread_lost")).toEqual([
+      {
+        kind: "thread_lost",
+        threadId: UNKNOWN_THREAD,
+        reason: expect.stringContaining("no rollout found for thread id") as string,
+        action: "failed",
+      },
+    ]);
     const end = turnEnd(events);
     expect(end).toMatchObject({
       outcome: "failed",
@@ -339,9 +347,10 @@ describe("runTurn", () => {
     const started = only(second, "turn_started")[0];
     expect(started?.resumed).toBe(false);
     expect(started?.threadId).not.toBe(oldId);
-    expect(
-      only(second, "notice").some((event) => event.message.includes("started a new thread")),
-    ).toBe(true);
+    expect(only(second, "thread_lost")).toMatchObject([
+      { threadId: oldId, action: "started_new_thread" },
+    ]);
+    expect(only(second, "thread_lost")[0]?.reason).toContain("started a new thread");
     // The new thread's total is 10; against the old baseline of 10 it would have been 0.
     expect(only(second, "usage")[0]?.turn.input_tokens).toBe(10);
     expect(await store.load("alice")).toMatchObject({
@@ -482,9 +491,10 @@ describe("runTurn", () => {
     );
     const end = turnEnd(events);
     expect(end).toMatchObject({
-      outcome: "cancelled",
-      error: { class: "timeout", code: "PROCESS_TIMED_OUT", retryable: true },
+      outcome: "failed",
+      error: { class: "timeout", code: "TURN_TIMEOUT", retryable: true },
     });
+    expect(only(events, "error").map((event) => event.error)).toEqual([end.error]);
     expect(end.message).toContain("timed out after 0.4 s");
     expect(Date.now() - startedAt).toBeLessThan(5000);
   });

@@ -38,6 +38,9 @@ describe("parseConfig", () => {
       modelArgs: {},
       stateDir: "/var/lib/xdg/plexum-openai-provider",
       codexHome: undefined,
+      perAgentCodexHome: false,
+      endpoint: undefined,
+      openai: { apiKeyEnv: undefined, baseUrl: undefined },
       sandbox: "bypass",
       configOverrides: [],
       timeouts: {
@@ -45,6 +48,16 @@ describe("parseConfig", () => {
         interruptGraceMs: 5000,
         terminateGraceMs: 2000,
         versionProbeMs: 10_000,
+        idleMs: 900_000,
+        firstEventMs: 120_000,
+      },
+      threadLostPolicy: "new_thread",
+      mcpHost: {
+        command: undefined,
+        socketDir: undefined,
+        startupTimeoutMs: 20_000,
+        toolTimeoutMs: 330_000,
+        hostTimeoutMs: 300_000,
       },
     });
   });
@@ -75,7 +88,10 @@ describe("parseConfig", () => {
           interrupt_grace_seconds: 0.5,
           terminate_grace_seconds: 0,
           version_probe_seconds: 3,
+          idle_seconds: 0,
+          first_event_seconds: 30,
         },
+        thread_lost_policy: "fail",
       },
       { env, homeDir: "/home/op" },
     );
@@ -94,7 +110,10 @@ describe("parseConfig", () => {
       interruptGraceMs: 500,
       terminateGraceMs: 0,
       versionProbeMs: 3000,
+      idleMs: 0,
+      firstEventMs: 30_000,
     });
+    expect(config.threadLostPolicy).toBe("fail");
   });
 
   it("accepts the config as JSON text and rejects malformed JSON", () => {

@@ -18,6 +18,7 @@ describe("parseStat", () => {
       pid: 4242,
       ppid: 100,
       pgid: 4242,
+      sid: 4242,
       startTime: "987654",
     });
   });

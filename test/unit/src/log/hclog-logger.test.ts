@@ -9,7 +9,11 @@ import { createHclogLogger } from "../../../../src/log/hclog-logger.js";
 
 const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
-function capture(): { stream: { write(line: string): void }; records: () => Record<string, unknown>[]; raw: string[] } {
+function capture(): {
+  stream: { write(line: string): void };
+  records: () => Record<string, unknown>[];
+  raw: string[];
+} {
   const raw: string[] = [];
   return {
     stream: { write: (line: string) => void raw.push(line) },
@@ -50,11 +54,20 @@ describe("createHclogLogger", () => {
     logger.info({ "@message": 5 });
     logger.info({ b: 2 });
     logger.info(null as unknown as string);
-    logger.trace();
+    Reflect.apply(logger.trace, logger, []);
     logger.child({ "@module": 9 }).warn("child");
     logger.error(new Error("boom"));
     const records = out.records();
-    expect(records.map((r) => r["@message"])).toEqual(["42", "7", "5", "", "null", "", "child", "boom"]);
+    expect(records.map((r) => r["@message"])).toEqual([
+      "42",
+      "7",
+      "5",
+      "",
+      "null",
+      "",
+      "child",
+      "boom",
+    ]);
     expect(records[6]?.["@module"]).toBe("9");
     for (const record of records) {
       expect(typeof record["@level"]).toBe("string");
@@ -72,7 +85,14 @@ describe("createHclogLogger", () => {
     logger.warn("w");
     logger.error("e");
     logger.fatal("f");
-    expect(out.records().map((r) => r["@level"])).toEqual(["trace", "debug", "info", "warn", "error", "error"]);
+    expect(out.records().map((r) => r["@level"])).toEqual([
+      "trace",
+      "debug",
+      "info",
+      "warn",
+      "error",
+      "error",
+    ]);
   });
 
   it("honours the level option", () => {
@@ -113,7 +133,8 @@ describe("createHclogLogger", () => {
       "redaction",
     );
     const line = out.raw[0] ?? "";
-    for (const secret of ["k1", "Bearer abc", "sk-secret", '"t"']) expect(line).not.toContain(secret);
+    for (const secret of ["k1", "Bearer abc", "sk-secret", '"t"'])
+      expect(line).not.toContain(secret);
     expect(out.records()[0]).toMatchObject({
       apiKey: "[REDACTED]",
       headers: { authorization: "[REDACTED]" },
@@ -155,10 +176,22 @@ process.exit(0);`,
     const run = spawnSync(process.execPath, ["-"], { input: code, encoding: "utf8" });
     expect(run.status).toBe(0);
     expect(run.stdout).toBe("");
-    const lines = run.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = run.stderr
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
-      { "@level": "info", "@timestamp": expect.stringMatching(timestampPattern) as unknown, n: 1, "@message": "first" },
-      { "@level": "error", "@timestamp": expect.stringMatching(timestampPattern) as unknown, "@message": "last before exit" },
+      {
+        "@level": "info",
+        "@timestamp": expect.stringMatching(timestampPattern) as unknown,
+        n: 1,
+        "@message": "first",
+      },
+      {
+        "@level": "error",
+        "@timestamp": expect.stringMatching(timestampPattern) as unknown,
+        "@message": "last before exit",
+      },
     ]);
   });
 });

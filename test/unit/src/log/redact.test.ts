@@ -15,18 +15,30 @@ describe("redactSecrets", () => {
 
   it("removes bearer tokens and sk- keys it was not told about", () => {
     expect(
-      redactSecrets('401: "Authorization: Bearer eyJhbGciOi.x.y" with sk-proj-ABCDEFGHIJKLMNOPQRST', []),
+      redactSecrets(
+        '401: "Authorization: Bearer eyJhbGciOi.x.y" with sk-proj-ABCDEFGHIJKLMNOPQRST',
+        [],
+      ),
     ).toBe('401: "Authorization: Bearer [REDACTED]" with [REDACTED]');
   });
 
   it("leaves ordinary text alone", () => {
-    expect(redactSecrets("the bearer of bad news; task-1", [])).toBe("the bearer of bad news; task-1");
+    expect(redactSecrets("the bearer of bad news; task-1", [])).toBe(
+      "the bearer of bad news; task-1",
+    );
   });
 });
 
 describe("redactPaths", () => {
   it("covers the credential keys at three depths", () => {
-    for (const path of ["apiKey", "*.apiKey", "*.*.apiKey", "authorization", '*.*["x-api-key"]', "*.OPENAI_API_KEY"]) {
+    for (const path of [
+      "apiKey",
+      "*.apiKey",
+      "*.*.apiKey",
+      "authorization",
+      '*.*["x-api-key"]',
+      "*.OPENAI_API_KEY",
+    ]) {
       expect(redactPaths).toContain(path);
     }
   });

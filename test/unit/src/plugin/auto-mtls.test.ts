@@ -17,7 +17,7 @@ import {
   generateAutoMtlsCertificate,
 } from "../../../../src/plugin/auto-mtls.js";
 import { createServiceClient } from "../../../../src/plugin/grpc-client.js";
-import { type ServePluginResult, servePlugin } from "../../../../src/plugin/serve.js";
+import { servePlugin, type ServePluginResult } from "../../../../src/plugin/serve.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 const dirs = createTempDirs();
@@ -57,7 +57,9 @@ describe("generateAutoMtlsCertificate", () => {
 
   it("carries critical key usage digitalSignature, keyEncipherment and keyCertSign", () => {
     // KeyUsage extension: OID 2.5.29.15, critical, BIT STRING 0xA4 (bits 0, 2 and 5).
-    expect(Buffer.from(cert.certDer).includes(Buffer.from("0603551d0f0101ff0404030202a4", "hex"))).toBe(true);
+    expect(
+      Buffer.from(cert.certDer).includes(Buffer.from("0603551d0f0101ff0404030202a4", "hex")),
+    ).toBe(true);
   });
 
   it("is valid from 30 s ago for about 30 years", () => {
@@ -79,7 +81,9 @@ describe("generateAutoMtlsCertificate", () => {
     const field = encodeCertificateField(cert.certDer);
     expect(field).not.toContain("=");
     expect(field).toBe(Buffer.from(cert.certDer).toString("base64").replace(/=+$/, ""));
-    expect(new X509Certificate(decodeCertificateField(field)).raw.equals(Buffer.from(cert.certDer))).toBe(true);
+    expect(
+      new X509Certificate(decodeCertificateField(field)).raw.equals(Buffer.from(cert.certDer)),
+    ).toBe(true);
   });
 
   it("refuses a short or non-base64 field 6", () => {
@@ -138,7 +142,9 @@ describe("servePlugin under AutoMTLS (in process)", () => {
   it("refuses a client whose certificate the host did not hand over", async () => {
     const stranger = await generateAutoMtlsCertificate();
     const { credentials, channelOptions } = createAutoMtlsClient(server.serverCert ?? "", stranger);
-    await expect(check(credentials, channelOptions)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(check(credentials, channelOptions)).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
   });
 
   it("refuses a plaintext client", async () => {
@@ -149,7 +155,12 @@ describe("servePlugin under AutoMTLS (in process)", () => {
 
   it("is not trusted by a client that expects another server certificate", async () => {
     const other = await generateAutoMtlsCertificate();
-    const { credentials, channelOptions } = createAutoMtlsClient(encodeCertificateField(other.certDer), host);
-    await expect(check(credentials, channelOptions)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    const { credentials, channelOptions } = createAutoMtlsClient(
+      encodeCertificateField(other.certDer),
+      host,
+    );
+    await expect(check(credentials, channelOptions)).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
   });
 });

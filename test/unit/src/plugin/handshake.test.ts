@@ -73,21 +73,32 @@ describe("formatHandshakeLine", () => {
   });
 
   it("writes the certificate as field 6", () => {
-    expect(formatHandshakeLine({ ...base, network: "tcp", address: "127.0.0.1:10000", serverCert: "MIIB" })).toBe(
-      "1|1|tcp|127.0.0.1:10000|grpc|MIIB",
-    );
+    expect(
+      formatHandshakeLine({
+        ...base,
+        network: "tcp",
+        address: "127.0.0.1:10000",
+        serverCert: "MIIB",
+      }),
+    ).toBe("1|1|tcp|127.0.0.1:10000|grpc|MIIB");
   });
 
   it("writes a 7th field only when multiplex is given", () => {
-    expect(formatHandshakeLine({ ...base, multiplex: false })).toBe("1|1|unix|/tmp/plugin-1.sock|grpc||false");
+    expect(formatHandshakeLine({ ...base, multiplex: false })).toBe(
+      "1|1|unix|/tmp/plugin-1.sock|grpc||false",
+    );
     expect(formatHandshakeLine({ ...base, serverCert: "MIIB", multiplex: true })).toBe(
       "1|1|unix|/tmp/plugin-1.sock|grpc|MIIB|true",
     );
   });
 
   it("refuses an address that would break the line", () => {
-    expect(codeOf(() => formatHandshakeLine({ ...base, address: "/tmp/a|b" }))).toBe("HANDSHAKE_MALFORMED");
-    expect(codeOf(() => formatHandshakeLine({ ...base, address: "/tmp/a\nb" }))).toBe("HANDSHAKE_MALFORMED");
+    expect(codeOf(() => formatHandshakeLine({ ...base, address: "/tmp/a|b" }))).toBe(
+      "HANDSHAKE_MALFORMED",
+    );
+    expect(codeOf(() => formatHandshakeLine({ ...base, address: "/tmp/a\nb" }))).toBe(
+      "HANDSHAKE_MALFORMED",
+    );
   });
 
   it("round-trips through parseHandshakeLine", () => {
@@ -118,7 +129,10 @@ describe("parseHandshakeLine", () => {
   });
 
   it("parses field 6 and Go-style booleans in field 7", () => {
-    expect(parseHandshakeLine("1|1|unix|/s|grpc|CERT|true")).toMatchObject({ serverCert: "CERT", multiplex: true });
+    expect(parseHandshakeLine("1|1|unix|/s|grpc|CERT|true")).toMatchObject({
+      serverCert: "CERT",
+      multiplex: true,
+    });
     expect(parseHandshakeLine("1|1|unix|/s|grpc||F")).toMatchObject({ multiplex: false });
     expect(parseHandshakeLine("1|1|unix|/s|grpc||F")).not.toHaveProperty("serverCert");
   });

@@ -34,7 +34,10 @@ async function bindWith(
 ): Promise<PluginListener> {
   const server = new grpc.Server();
   servers.push(server);
-  const listener = await bindPluginListener(server, grpc.ServerCredentials.createInsecure(), { env, network });
+  const listener = await bindPluginListener(server, grpc.ServerCredentials.createInsecure(), {
+    env,
+    network,
+  });
   listeners.push(listener);
   return listener;
 }
@@ -132,7 +135,10 @@ describe("bindPluginListener over a unix socket", () => {
         : undefined;
     const group = other?.[0] ?? String(currentGid);
     const expectedGid = other?.[2] === undefined ? currentGid : Number(other[2]);
-    const listener = await bindWith({ PLUGIN_UNIX_SOCKET_DIR: dir, PLUGIN_UNIX_SOCKET_GROUP: group });
+    const listener = await bindWith({
+      PLUGIN_UNIX_SOCKET_DIR: dir,
+      PLUGIN_UNIX_SOCKET_GROUP: group,
+    });
     const stat = statSync(listener.address);
     expect(stat.gid).toBe(expectedGid);
     expect(stat.mode & 0o777).toBe(0o660);
@@ -159,7 +165,11 @@ describe("bindPluginListener over TCP", () => {
       PLUGIN_MIN_PORT: String(next),
       PLUGIN_MAX_PORT: String(next),
     });
-    expect(listener).toMatchObject({ network: "tcp", address: `127.0.0.1:${next}`, target: `127.0.0.1:${next}` });
+    expect(listener).toMatchObject({
+      network: "tcp",
+      address: `127.0.0.1:${next}`,
+      target: `127.0.0.1:${next}`,
+    });
   });
 
   it("falls back when the socket directory is a file", async () => {
@@ -201,10 +211,34 @@ describe("bindPluginListener over TCP", () => {
   });
 });
 
+describe("bindPluginListener with unusable credentials", () => {
+  it("fails with LISTEN_FAILED at once instead of trying every port", async () => {
+    const broken = grpc.ServerCredentials.createSsl(
+      Buffer.from("not a certificate"),
+      [{ cert_chain: Buffer.from("x"), private_key: Buffer.from("y") }],
+      true,
+    );
+    for (const network of ["auto", "tcp"] as const) {
+      const server = new grpc.Server();
+      servers.push(server);
+      const started = performance.now();
+      const failure = bindPluginListener(server, broken, {
+        env: { PLUGIN_UNIX_SOCKET_DIR: await dirs.make("listen") },
+        network,
+      });
+      expect(await codeOf(failure)).toBe("LISTEN_FAILED");
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+});
+
 describe("parsePortRange", () => {
   it("defaults to 10000..25000 and reads the variables", () => {
     expect(parsePortRange({})).toEqual({ min: 10000, max: 25000 });
-    expect(parsePortRange({ PLUGIN_MIN_PORT: "41000", PLUGIN_MAX_PORT: " 41010 " })).toEqual({ min: 41000, max: 41010 });
+    expect(parsePortRange({ PLUGIN_MIN_PORT: "41000", PLUGIN_MAX_PORT: " 41010 " })).toEqual({
+      min: 41000,
+      max: 41010,
+    });
   });
 
   it.each([
@@ -225,10 +259,12 @@ describe("resolveGroupId", () => {
     expect(resolveGroupId("77", file)).toBe(77);
     expect(resolveGroupId("plexum", file)).toBe(4242);
     expect(resolveGroupId("root", file)).toBe(0);
-    expect(await codeOf(Promise.resolve().then(() => resolveGroupId("alice", file)))).toBe("LISTEN_FAILED");
-    expect(await codeOf(Promise.resolve().then(() => resolveGroupId("x", join(dir, "missing"))))).toBe(
+    expect(await codeOf(Promise.resolve().then(() => resolveGroupId("alice", file)))).toBe(
       "LISTEN_FAILED",
     );
+    expect(
+      await codeOf(Promise.resolve().then(() => resolveGroupId("x", join(dir, "missing")))),
+    ).toBe("LISTEN_FAILED");
   });
 });
 

@@ -15,7 +15,11 @@ import { GRPCStdio } from "../../../../src/gen/plugin/grpc_stdio_pb.js";
 import { createHclogLogger } from "../../../../src/log/hclog-logger.js";
 import { createServiceClient } from "../../../../src/plugin/grpc-client.js";
 import { implementService } from "../../../../src/plugin/grpc-service.js";
-import { type ServePluginOptions, type ServePluginResult, servePlugin } from "../../../../src/plugin/serve.js";
+import {
+  servePlugin,
+  type ServePluginOptions,
+  type ServePluginResult,
+} from "../../../../src/plugin/serve.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 const dirs = createTempDirs();
@@ -38,7 +42,12 @@ const provider = implementService(ProviderPlugin, {
   },
   configure(call, callback) {
     callback(null, {
-      diagnostics: [{ summary: String(call.request.configJson.length), detail: Buffer.from(call.request.configJson).toString("latin1") }],
+      diagnostics: [
+        {
+          summary: String(call.request.configJson.length),
+          detail: Buffer.from(call.request.configJson).toString("latin1"),
+        },
+      ],
     });
   },
   listModels: unimplemented,
@@ -47,6 +56,8 @@ const provider = implementService(ProviderPlugin, {
   },
   cancelTurn: unimplemented,
   resetThread: unimplemented,
+  consume: unimplemented,
+  getUsage: unimplemented,
 });
 
 async function serve(overrides: Partial<ServePluginOptions> = {}): Promise<ServePluginResult> {
@@ -63,7 +74,10 @@ async function serve(overrides: Partial<ServePluginOptions> = {}): Promise<Serve
   return result;
 }
 
-function client<S extends Parameters<typeof createServiceClient>[0]>(server: ServePluginResult, service: S) {
+function client<S extends Parameters<typeof createServiceClient>[0]>(
+  server: ServePluginResult,
+  service: S,
+) {
   const c = createServiceClient(service, server.target, grpc.credentials.createInsecure());
   clients.push(c);
   return c;
@@ -71,14 +85,19 @@ function client<S extends Parameters<typeof createServiceClient>[0]>(server: Ser
 
 // Resolves with the call's final status; a non-OK status is also emitted as 'error', which is
 // swallowed here so that a failing assertion, not an unhandled error, reports it.
-function statusOf(call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>) {
+function statusOf(
+  call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+) {
   call.on("error", () => {});
   return new Promise<grpc.StatusObject>((resolve) => call.once("status", resolve));
 }
 
 describe("servePlugin in test mode", () => {
   it("binds a unix socket and reports what it would announce", async () => {
-    const server = await serve({ env: { PLUGIN_UNIX_SOCKET_DIR: await dirs.make("serve"), PLUGIN_PROTOCOL_VERSIONS: "1,2,3" }, handshake: { cookieKey: "K", cookieValue: "v", appProtocolVersions: [1, 2] } });
+    const server = await serve({
+      env: { PLUGIN_UNIX_SOCKET_DIR: await dirs.make("serve"), PLUGIN_PROTOCOL_VERSIONS: "1,2,3" },
+      handshake: { cookieKey: "K", cookieValue: "v", appProtocolVersions: [1, 2] },
+    });
     expect(server.network).toBe("unix");
     expect(server.target).toBe(`unix:${server.address}`);
     expect(existsSync(server.address)).toBe(true);
@@ -86,7 +105,7 @@ describe("servePlugin in test mode", () => {
     expect(server.serverCert).toBeUndefined();
   });
 
-  it("answers Health/Check: SERVING for \"plugin\" and \"\", NOT_FOUND otherwise", async () => {
+  it('answers Health/Check: SERVING for "plugin" and "", NOT_FOUND otherwise', async () => {
     const health = client(await serve(), Health);
     expect((await health.check({ service: "plugin" })).status).toBe(ServingStatus.SERVING);
     expect((await health.check({})).status).toBe(ServingStatus.SERVING);
@@ -131,7 +150,9 @@ describe("servePlugin in test mode", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     stdio.cancel();
     expect((await status).code).toBe(grpc.status.CANCELLED);
-    expect((await client(server, Health).check({ service: "plugin" })).status).toBe(ServingStatus.SERVING);
+    expect((await client(server, Health).check({ service: "plugin" })).status).toBe(
+      ServingStatus.SERVING,
+    );
   });
 
   it("accepts GRPCBroker/StartStream, holds it open and ends it when the host ends its side", async () => {
@@ -210,6 +231,18 @@ describe("servePlugin in test mode", () => {
       thrown = error;
     }
     expect(isPluginError(thrown) && thrown.code).toBe("PLUGIN_MISCONFIGURED");
+  });
+
+  it("rejects with TLS_SETUP_FAILED for a PLUGIN_CLIENT_CERT that is not a certificate", async () => {
+    let thrown: unknown;
+    try {
+      await serve({
+        env: { PLUGIN_UNIX_SOCKET_DIR: await dirs.make("serve"), PLUGIN_CLIENT_CERT: "garbage" },
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isPluginError(thrown) && thrown.code).toBe("TLS_SETUP_FAILED");
   });
 
   it("rejects with LISTEN_FAILED instead of exiting when nothing can be bound", async () => {

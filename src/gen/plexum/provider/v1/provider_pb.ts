@@ -16,7 +16,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file plexum/provider/v1/provider.proto.
  */
 export const file_plexum_provider_v1_provider: GenFile = /*@__PURE__*/
-  fileDesc("CiFwbGV4dW0vcHJvdmlkZXIvdjEvcHJvdmlkZXIucHJvdG8SEnBsZXh1bS5wcm92aWRlci52MSIQCg5HZXRJbmZvUmVxdWVzdCKkAQoPR2V0SW5mb1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNEhQKDGNhcGFiaWxpdGllcxgEIAMoCRIuCgVjb2RleBgFIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5Db2RleFN0YXR1cxISCgpjb25maWd1cmVkGAYgASgIImsKC0NvZGV4U3RhdHVzEg0KBXJlYWR5GAEgASgIEhMKC2JpbmFyeV9wYXRoGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSFwoPZGVncmFkZWRfcmVhc29uGAQgASgJEg4KBnNvdXJjZRgFIAEoCSInChBDb25maWd1cmVSZXF1ZXN0EhMKC2NvbmZpZ19qc29uGAEgASgMIngKEUNvbmZpZ3VyZVJlc3BvbnNlEjMKC2RpYWdub3N0aWNzGAEgAygLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkRpYWdub3N0aWMSLgoFY29kZXgYAiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuQ29kZXhTdGF0dXMixwEKCkRpYWdub3N0aWMSOQoIc2V2ZXJpdHkYASABKA4yJy5wbGV4dW0ucHJvdmlkZXIudjEuRGlhZ25vc3RpYy5TZXZlcml0eRIPCgdzdW1tYXJ5GAIgASgJEg4KBmRldGFpbBgDIAEoCRINCgVmaWVsZBgEIAEoCSJOCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhIKDlNFVkVSSVRZX0VSUk9SEAESFAoQU0VWRVJJVFlfV0FSTklORxACIhMKEUxpc3RNb2RlbHNSZXF1ZXN0Ij8KEkxpc3RNb2RlbHNSZXNwb25zZRIpCgZtb2RlbHMYASADKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuTW9kZWwiNwoFTW9kZWwSCgoCaWQYASABKAkSEQoJY2xpX21vZGVsGAIgASgJEg8KB2RlZmF1bHQYAyABKAgifQoOUnVuVHVyblJlcXVlc3QSLgoFc3RhcnQYASABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuU3RhcnRUdXJuSAASMAoGY2FuY2VsGAIgASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5IAEIJCgdyZXF1ZXN0IrABCglTdGFydFR1cm4SLwoFYWdlbnQYASABKAsyIC5wbGV4dW0ucHJvdmlkZXIudjEuQWdlbnRDb250ZXh0Eg0KBW1vZGVsGAIgASgJEjEKDGNvbnZlcnNhdGlvbhgDIAMoCzIbLnBsZXh1bS5wcm92aWRlci52MS5NZXNzYWdlEjAKB29wdGlvbnMYBCABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMiMwoMQWdlbnRDb250ZXh0EhAKCGFnZW50X2lkGAEgASgJEhEKCXdvcmtzcGFjZRgCIAEoCSKZAQoHTWVzc2FnZRIuCgRyb2xlGAEgASgOMiAucGxleHVtLnByb3ZpZGVyLnYxLk1lc3NhZ2UuUm9sZRIMCgR0ZXh0GAIgASgJIlAKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAyLzAQoLVHVybk9wdGlvbnMSFAoHc2FuZGJveBgBIAEoCUgAiAEBEiEKFHR1cm5fdGltZW91dF9zZWNvbmRzGAIgASgNSAGIAQESTgoQY29uZmlnX292ZXJyaWRlcxgDIAMoCzI0LnBsZXh1bS5wcm92aWRlci52MS5UdXJuT3B0aW9ucy5Db25maWdPdmVycmlkZXNFbnRyeRo2ChRDb25maWdPdmVycmlkZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgoKCF9zYW5kYm94QhcKFV90dXJuX3RpbWVvdXRfc2Vjb25kcyIcCgpDYW5jZWxUdXJuEg4KBnJlYXNvbhgBIAEoCSI/Cg9SdW5UdXJuUmVzcG9uc2USLAoFZXZlbnQYASABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkV2ZW50Ip4ECglUdXJuRXZlbnQSCwoDc2VxGAEgASgEEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKDHR1cm5fc3RhcnRlZBgKIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5UdXJuU3RhcnRlZEgAEi0KBHRleHQYCyABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuVGV4dEV2ZW50SAASNwoJcmVhc29uaW5nGAwgASgLMiIucGxleHVtLnByb3ZpZGVyLnYxLlJlYXNvbmluZ0V2ZW50SAASLQoEdG9vbBgNIAEoCzIdLnBsZXh1bS5wcm92aWRlci52MS5Ub29sRXZlbnRIABIvCgV1c2FnZRgOIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZUV2ZW50SAASLwoFZXJyb3IYDyABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuRXJyb3JFdmVudEgAEjEKBm5vdGljZRgQIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5Ob3RpY2VFdmVudEgAEjsKC3Bhc3N0aHJvdWdoGBEgASgLMiQucGxleHVtLnByb3ZpZGVyLnYxLlBhc3N0aHJvdWdoRXZlbnRIABIvCgh0dXJuX2VuZBgSIAEoCzIbLnBsZXh1bS5wcm92aWRlci52MS5UdXJuRW5kSABCBwoFZXZlbnQiaAoLVHVyblN0YXJ0ZWQSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3Jlc3VtZWQYAiABKAgSDQoFbW9kZWwYAyABKAkSDwoHc2FuZGJveBgEIAEoCRIVCg1jb2RleF92ZXJzaW9uGAUgASgJIioKCVRleHRFdmVudBIPCgdpdGVtX2lkGAEgASgJEgwKBHRleHQYAiABKAkiLwoOUmVhc29uaW5nRXZlbnQSDwoHaXRlbV9pZBgBIAEoCRIMCgR0ZXh0GAIgASgJIpUECglUb29sRXZlbnQSDwoHaXRlbV9pZBgBIAEoCRIyCgVwaGFzZRgCIAEoDjIjLnBsZXh1bS5wcm92aWRlci52MS5Ub29sRXZlbnQuUGhhc2USDgoGc3RhdHVzGAMgASgJEjcKB2NvbW1hbmQYCiABKAsyJC5wbGV4dW0ucHJvdmlkZXIudjEuQ29tbWFuZEV4ZWN1dGlvbkgAEjgKDW1jcF90b29sX2NhbGwYCyABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuTWNwVG9vbENhbGxIABI1CgtmaWxlX2NoYW5nZRgMIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5GaWxlQ2hhbmdlSAASMwoKd2ViX3NlYXJjaBgNIAEoCzIdLnBsZXh1bS5wcm92aWRlci52MS5XZWJTZWFyY2hIABIxCgl0b2RvX2xpc3QYDiABKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuVG9kb0xpc3RIABI+ChBjb2xsYWJfdG9vbF9jYWxsGA8gASgLMiIucGxleHVtLnByb3ZpZGVyLnYxLkNvbGxhYlRvb2xDYWxsSAAiWQoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIRCg1QSEFTRV9TVEFSVEVEEAESEQoNUEhBU0VfVVBEQVRFRBACEhMKD1BIQVNFX0NPTVBMRVRFRBADQgYKBHRvb2wiZAoQQ29tbWFuZEV4ZWN1dGlvbhIPCgdjb21tYW5kGAEgASgJEhkKEWFnZ3JlZ2F0ZWRfb3V0cHV0GAIgASgJEhYKCWV4aXRfY29kZRgDIAEoBUgAiAEBQgwKCl9leGl0X2NvZGUiZwoLTWNwVG9vbENhbGwSDgoGc2VydmVyGAEgASgJEgwKBHRvb2wYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSEwoLcmVzdWx0X2pzb24YBCABKAkSDQoFZXJyb3IYBSABKAkiagoKRmlsZUNoYW5nZRI2CgdjaGFuZ2VzGAEgAygLMiUucGxleHVtLnByb3ZpZGVyLnYxLkZpbGVDaGFuZ2UuQ2hhbmdlGiQKBkNoYW5nZRIMCgRwYXRoGAEgASgJEgwKBGtpbmQYAiABKAkiLwoJV2ViU2VhcmNoEg0KBXF1ZXJ5GAEgASgJEhMKC2FjdGlvbl9qc29uGAIgASgJImUKCFRvZG9MaXN0EjAKBWl0ZW1zGAEgAygLMiEucGxleHVtLnByb3ZpZGVyLnYxLlRvZG9MaXN0Lkl0ZW0aJwoESXRlbRIMCgR0ZXh0GAEgASgJEhEKCWNvbXBsZXRlZBgCIAEoCCIwCg5Db2xsYWJUb29sQ2FsbBIMCgR0b29sGAEgASgJEhAKCHJhd19qc29uGAIgASgJIpQBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKAQSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgCIAEoBBIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYAyABKAQSFQoNb3V0cHV0X3Rva2VucxgEIAEoBBIfChdyZWFzb25pbmdfb3V0cHV0X3Rva2VucxgFIAEoBCJgCgpVc2FnZUV2ZW50EicKBHR1cm4YASABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2USKQoGdGhyZWFkGAIgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlItYBCgpFcnJvckV2ZW50Ei0KBWNsYXNzGAEgASgOMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yQ2xhc3MSDAoEY29kZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXJldHJ5YWJsZRgEIAEoCBIgChNyZXRyeV9hZnRlcl9zZWNvbmRzGAUgASgNSACIAQESLQoJcmVzZXRzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIWChRfcmV0cnlfYWZ0ZXJfc2Vjb25kcyKtAQoLTm90aWNlRXZlbnQSMgoEa2luZBgBIAEoDjIkLnBsZXh1bS5wcm92aWRlci52MS5Ob3RpY2VFdmVudC5LaW5kEg8KB21lc3NhZ2UYAiABKAkiWQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEQoNS0lORF9SRVRSWUlORxABEhAKDEtJTkRfV0FSTklORxACEhYKEktJTkRfVEhSRUFEX1NUT1JFRBADIjIKEFBhc3N0aHJvdWdoRXZlbnQSDAoEdHlwZRgBIAEoCRIQCghyYXdfanNvbhgCIAEoCSKrAwoHVHVybkVuZBI0CgdvdXRjb21lGAEgASgOMiMucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5FbmQuT3V0Y29tZRIPCgdtZXNzYWdlGAIgASgJEhEKCXRocmVhZF9pZBgDIAEoCRISCgpmaW5hbF90ZXh0GAQgASgJEigKBXVzYWdlGAUgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlEhYKCWV4aXRfY29kZRgGIAEoBUgAiAEBEg4KBnNpZ25hbBgHIAEoCRITCgtzdGRlcnJfdGFpbBgIIAEoCRItCgVlcnJvchgJIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5FcnJvckV2ZW50EhMKC2R1cmF0aW9uX21zGAogASgEInkKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfQ09NUExFVEVEEAESEgoOT1VUQ09NRV9GQUlMRUQQAhIVChFPVVRDT01FX0NBTkNFTExFRBADEhMKD09VVENPTUVfQ1JBU0hFRBAEQgwKCl9leGl0X2NvZGUiNQoRQ2FuY2VsVHVyblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIicKEkNhbmNlbFR1cm5SZXNwb25zZRIRCgljYW5jZWxsZWQYASABKAgiJgoSUmVzZXRUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIjEKE1Jlc2V0VGhyZWFkUmVzcG9uc2USGgoScHJldmlvdXNfdGhyZWFkX2lkGAEgASgJKswCCgpFcnJvckNsYXNzEhsKF0VSUk9SX0NMQVNTX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ0xBU1NfUkVUUllJTkcQARIcChhFUlJPUl9DTEFTU19SQVRFX0xJTUlURUQQAhIfChtFUlJPUl9DTEFTU19RVU9UQV9FWEhBVVNURUQQAxIUChBFUlJPUl9DTEFTU19BVVRIEAQSJwojRVJST1JfQ0xBU1NfQ09OVEVYVF9XSU5ET1dfRVhDRUVERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIXChNFUlJPUl9DTEFTU19ORVRXT1JLEAcSGAoURVJST1JfQ0xBU1NfSU5URVJOQUwQCBIcChhFUlJPUl9DTEFTU19QUkVDT05ESVRJT04QCRIXChNFUlJPUl9DTEFTU19USU1FT1VUEAoysAQKDlByb3ZpZGVyUGx1Z2luElIKB0dldEluZm8SIi5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1JlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1Jlc3BvbnNlElgKCUNvbmZpZ3VyZRIkLnBsZXh1bS5wcm92aWRlci52MS5Db25maWd1cmVSZXF1ZXN0GiUucGxleHVtLnByb3ZpZGVyLnYxLkNvbmZpZ3VyZVJlc3BvbnNlElsKCkxpc3RNb2RlbHMSJS5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1JlcXVlc3QaJi5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElYKB1J1blR1cm4SIi5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlc3BvbnNlKAEwARJbCgpDYW5jZWxUdXJuEiUucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXF1ZXN0GiYucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXNwb25zZRJeCgtSZXNldFRocmVhZBImLnBsZXh1bS5wcm92aWRlci52MS5SZXNldFRocmVhZFJlcXVlc3QaJy5wbGV4dW0ucHJvdmlkZXIudjEuUmVzZXRUaHJlYWRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiFwbGV4dW0vcHJvdmlkZXIvdjEvcHJvdmlkZXIucHJvdG8SEnBsZXh1bS5wcm92aWRlci52MSIQCg5HZXRJbmZvUmVxdWVzdCLSAQoPR2V0SW5mb1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNEhQKDGNhcGFiaWxpdGllcxgEIAMoCRIuCgVjb2RleBgFIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5Db2RleFN0YXR1cxISCgpjb25maWd1cmVkGAYgASgIEiwKBGF1dGgYByABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuQXV0aFN0YXR1cyI5CgpBdXRoU3RhdHVzEgwKBG1vZGUYASABKAkSDQoFcmVhZHkYAiABKAgSDgoGZGV0YWlsGAMgASgJImsKC0NvZGV4U3RhdHVzEg0KBXJlYWR5GAEgASgIEhMKC2JpbmFyeV9wYXRoGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSFwoPZGVncmFkZWRfcmVhc29uGAQgASgJEg4KBnNvdXJjZRgFIAEoCSInChBDb25maWd1cmVSZXF1ZXN0EhMKC2NvbmZpZ19qc29uGAEgASgMIngKEUNvbmZpZ3VyZVJlc3BvbnNlEjMKC2RpYWdub3N0aWNzGAEgAygLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkRpYWdub3N0aWMSLgoFY29kZXgYAiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuQ29kZXhTdGF0dXMixwEKCkRpYWdub3N0aWMSOQoIc2V2ZXJpdHkYASABKA4yJy5wbGV4dW0ucHJvdmlkZXIudjEuRGlhZ25vc3RpYy5TZXZlcml0eRIPCgdzdW1tYXJ5GAIgASgJEg4KBmRldGFpbBgDIAEoCRINCgVmaWVsZBgEIAEoCSJOCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhIKDlNFVkVSSVRZX0VSUk9SEAESFAoQU0VWRVJJVFlfV0FSTklORxACIhMKEUxpc3RNb2RlbHNSZXF1ZXN0Ij8KEkxpc3RNb2RlbHNSZXNwb25zZRIpCgZtb2RlbHMYASADKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuTW9kZWwiNwoFTW9kZWwSCgoCaWQYASABKAkSEQoJY2xpX21vZGVsGAIgASgJEg8KB2RlZmF1bHQYAyABKAgiuAEKDlJ1blR1cm5SZXF1ZXN0Ei4KBXN0YXJ0GAEgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlN0YXJ0VHVybkgAEjAKBmNhbmNlbBgCIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5DYW5jZWxUdXJuSAASOQoLdG9vbF9yZXN1bHQYAyABKAsyIi5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2xSZXN1bHRIAEIJCgdyZXF1ZXN0It0BCglTdGFydFR1cm4SLwoFYWdlbnQYASABKAsyIC5wbGV4dW0ucHJvdmlkZXIudjEuQWdlbnRDb250ZXh0Eg0KBW1vZGVsGAIgASgJEjEKDGNvbnZlcnNhdGlvbhgDIAMoCzIbLnBsZXh1bS5wcm92aWRlci52MS5NZXNzYWdlEjAKB29wdGlvbnMYBCABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMSKwoFdG9vbHMYBSADKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2wiSAoISG9zdFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgDIAEoCSJaCg5Ib3N0VG9vbFJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgJEgwKBHRleHQYAiABKAkSEAoIaXNfZXJyb3IYAyABKAgSFAoMY29udGVudF9qc29uGAQgASgJIjMKDEFnZW50Q29udGV4dBIQCghhZ2VudF9pZBgBIAEoCRIRCgl3b3Jrc3BhY2UYAiABKAkixAEKB01lc3NhZ2USLgoEcm9sZRgBIAEoDjIgLnBsZXh1bS5wcm92aWRlci52MS5NZXNzYWdlLlJvbGUSDAoEdGV4dBgCIAEoCRIpCgZpbWFnZXMYAyADKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuSW1hZ2UiUAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDQoJUk9MRV9VU0VSEAESEgoOUk9MRV9BU1NJU1RBTlQQAhIPCgtST0xFX1NZU1RFTRADIkQKBUltYWdlEg4KBHBhdGgYASABKAlIABIOCgRkYXRhGAIgASgMSAASEQoJbWltZV90eXBlGAMgASgJQggKBnNvdXJjZSLnBQoLVHVybk9wdGlvbnMSFAoHc2FuZGJveBgBIAEoCUgAiAEBEiEKFHR1cm5fdGltZW91dF9zZWNvbmRzGAIgASgNSAGIAQESTgoQY29uZmlnX292ZXJyaWRlcxgDIAMoCzI0LnBsZXh1bS5wcm92aWRlci52MS5UdXJuT3B0aW9ucy5Db25maWdPdmVycmlkZXNFbnRyeRIhChRpZGxlX3RpbWVvdXRfc2Vjb25kcxgFIAEoDUgCiAEBEigKG2ZpcnN0X2V2ZW50X3RpbWVvdXRfc2Vjb25kcxgGIAEoDUgDiAEBEjYKCGVuZHBvaW50GAQgASgLMiQucGxleHVtLnByb3ZpZGVyLnYxLkVuZHBvaW50T3ZlcnJpZGUSFQoNd3JpdGFibGVfZGlycxgHIAMoCRIbCg5uZXR3b3JrX2FjY2VzcxgIIAEoCEgEiAEBEhoKEm91dHB1dF9zY2hlbWFfanNvbhgJIAEoCRIYChByZWFzb25pbmdfZWZmb3J0GAogASgJEjUKCHdvcmt0cmVlGAsgASgLMiMucGxleHVtLnByb3ZpZGVyLnYxLldvcmt0cmVlT3B0aW9ucxJKCg5tb2RlbF9zZXR0aW5ncxgMIAMoCzIyLnBsZXh1bS5wcm92aWRlci52MS5UdXJuT3B0aW9ucy5Nb2RlbFNldHRpbmdzRW50cnkaNgoUQ29uZmlnT3ZlcnJpZGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARo0ChJNb2RlbFNldHRpbmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIKCghfc2FuZGJveEIXChVfdHVybl90aW1lb3V0X3NlY29uZHNCFwoVX2lkbGVfdGltZW91dF9zZWNvbmRzQh4KHF9maXJzdF9ldmVudF90aW1lb3V0X3NlY29uZHNCEQoPX25ldHdvcmtfYWNjZXNzIjQKD1dvcmt0cmVlT3B0aW9ucxIPCgdlbmFibGVkGAEgASgIEhAKCGJhc2VfcmVmGAIgASgJItgCChBFbmRwb2ludE92ZXJyaWRlEhAKCGJhc2VfdXJsGAEgASgJEg8KB2FwaV9rZXkYAiABKAkSEAoId2lyZV9hcGkYAyABKAkSSwoMaHR0cF9oZWFkZXJzGAQgAygLMjUucGxleHVtLnByb3ZpZGVyLnYxLkVuZHBvaW50T3ZlcnJpZGUuSHR0cEhlYWRlcnNFbnRyeRJLCgxxdWVyeV9wYXJhbXMYBSADKAsyNS5wbGV4dW0ucHJvdmlkZXIudjEuRW5kcG9pbnRPdmVycmlkZS5RdWVyeVBhcmFtc0VudHJ5Eg0KBW1vZGVsGAYgASgJGjIKEEh0dHBIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoyChBRdWVyeVBhcmFtc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiHAoKQ2FuY2VsVHVybhIOCgZyZWFzb24YASABKAkiPwoPUnVuVHVyblJlc3BvbnNlEiwKBWV2ZW50GAEgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5FdmVudCKFBgoJVHVybkV2ZW50EgsKA3NlcRgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3Cgx0dXJuX3N0YXJ0ZWQYCiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVyblN0YXJ0ZWRIABItCgR0ZXh0GAsgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlRleHRFdmVudEgAEjcKCXJlYXNvbmluZxgMIAEoCzIiLnBsZXh1bS5wcm92aWRlci52MS5SZWFzb25pbmdFdmVudEgAEi0KBHRvb2wYDSABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbEV2ZW50SAASLwoFdXNhZ2UYDiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2VFdmVudEgAEi8KBWVycm9yGA8gASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yRXZlbnRIABIxCgZub3RpY2UYECABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuTm90aWNlRXZlbnRIABI7CgtwYXNzdGhyb3VnaBgRIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5QYXNzdGhyb3VnaEV2ZW50SAASLwoIdHVybl9lbmQYEiABKAsyGy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkVuZEgAEjoKDmhvc3RfdG9vbF9jYWxsGBMgASgLMiAucGxleHVtLnByb3ZpZGVyLnYxLkhvc3RUb29sQ2FsbEgAEjYKCXRvb2xfY2FsbBgUIAEoCzIhLnBsZXh1bS5wcm92aWRlci52MS5Ub29sQ2FsbEV2ZW50SAASOgoLdG9vbF9yZXN1bHQYFSABKAsyIy5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbFJlc3VsdEV2ZW50SAASNQoLdGhyZWFkX2xvc3QYFiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVGhyZWFkTG9zdEgAQgcKBWV2ZW50Ij8KClRocmVhZExvc3QSEQoJdGhyZWFkX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZhY3Rpb24YAyABKAkiYgoNVG9vbENhbGxFdmVudBIPCgdjYWxsX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEhEKCWFyZ3VtZW50cxgEIAEoCRIMCgRraW5kGAUgASgJIkcKD1Rvb2xSZXN1bHRFdmVudBIPCgdjYWxsX2lkGAEgASgJEg4KBm91dHB1dBgCIAEoCRITCgtvdXRwdXRfanNvbhgDIAEoCSJeCgxIb3N0VG9vbENhbGwSEgoKcmVxdWVzdF9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEhEKCXRvb2xfbmFtZRgDIAEoCRIWCg5hcmd1bWVudHNfanNvbhgEIAEoCSKyAQoLVHVyblN0YXJ0ZWQSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3Jlc3VtZWQYAiABKAgSDQoFbW9kZWwYAyABKAkSDwoHc2FuZGJveBgEIAEoCRIVCg1jb2RleF92ZXJzaW9uGAUgASgJEhUKDXdvcmt0cmVlX3BhdGgYBiABKAkSMQoGcG9saWN5GAcgASgLMiEucGxleHVtLnByb3ZpZGVyLnYxLlNhbmRib3hQb2xpY3kiYQoNU2FuZGJveFBvbGljeRIPCgdzYW5kYm94GAEgASgJEhAKCGFwcHJvdmFsGAIgASgJEhUKDXdyaXRhYmxlX2RpcnMYAyADKAkSFgoObmV0d29ya19hY2Nlc3MYBCABKAgiKgoJVGV4dEV2ZW50Eg8KB2l0ZW1faWQYASABKAkSDAoEdGV4dBgCIAEoCSIvCg5SZWFzb25pbmdFdmVudBIPCgdpdGVtX2lkGAEgASgJEgwKBHRleHQYAiABKAkilQQKCVRvb2xFdmVudBIPCgdpdGVtX2lkGAEgASgJEjIKBXBoYXNlGAIgASgOMiMucGxleHVtLnByb3ZpZGVyLnYxLlRvb2xFdmVudC5QaGFzZRIOCgZzdGF0dXMYAyABKAkSNwoHY29tbWFuZBgKIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5Db21tYW5kRXhlY3V0aW9uSAASOAoNbWNwX3Rvb2xfY2FsbBgLIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5NY3BUb29sQ2FsbEgAEjUKC2ZpbGVfY2hhbmdlGAwgASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkZpbGVDaGFuZ2VIABIzCgp3ZWJfc2VhcmNoGA0gASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLldlYlNlYXJjaEgAEjEKCXRvZG9fbGlzdBgOIAEoCzIcLnBsZXh1bS5wcm92aWRlci52MS5Ub2RvTGlzdEgAEj4KEGNvbGxhYl90b29sX2NhbGwYDyABKAsyIi5wbGV4dW0ucHJvdmlkZXIudjEuQ29sbGFiVG9vbENhbGxIACJZCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEhEKDVBIQVNFX1NUQVJURUQQARIRCg1QSEFTRV9VUERBVEVEEAISEwoPUEhBU0VfQ09NUExFVEVEEANCBgoEdG9vbCJkChBDb21tYW5kRXhlY3V0aW9uEg8KB2NvbW1hbmQYASABKAkSGQoRYWdncmVnYXRlZF9vdXRwdXQYAiABKAkSFgoJZXhpdF9jb2RlGAMgASgFSACIAQFCDAoKX2V4aXRfY29kZSJnCgtNY3BUb29sQ2FsbBIOCgZzZXJ2ZXIYASABKAkSDAoEdG9vbBgCIAEoCRIWCg5hcmd1bWVudHNfanNvbhgDIAEoCRITCgtyZXN1bHRfanNvbhgEIAEoCRINCgVlcnJvchgFIAEoCSJqCgpGaWxlQ2hhbmdlEjYKB2NoYW5nZXMYASADKAsyJS5wbGV4dW0ucHJvdmlkZXIudjEuRmlsZUNoYW5nZS5DaGFuZ2UaJAoGQ2hhbmdlEgwKBHBhdGgYASABKAkSDAoEa2luZBgCIAEoCSIvCglXZWJTZWFyY2gSDQoFcXVlcnkYASABKAkSEwoLYWN0aW9uX2pzb24YAiABKAkiZQoIVG9kb0xpc3QSMAoFaXRlbXMYASADKAsyIS5wbGV4dW0ucHJvdmlkZXIudjEuVG9kb0xpc3QuSXRlbRonCgRJdGVtEgwKBHRleHQYASABKAkSEQoJY29tcGxldGVkGAIgASgIIjAKDkNvbGxhYlRvb2xDYWxsEgwKBHRvb2wYASABKAkSEAoIcmF3X2pzb24YAiABKAkilAEKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoBBIbChNjYWNoZWRfaW5wdXRfdG9rZW5zGAIgASgEEiAKGGNhY2hlX3dyaXRlX2lucHV0X3Rva2VucxgDIAEoBBIVCg1vdXRwdXRfdG9rZW5zGAQgASgEEh8KF3JlYXNvbmluZ19vdXRwdXRfdG9rZW5zGAUgASgEImAKClVzYWdlRXZlbnQSJwoEdHVybhgBIAEoCzIZLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZRIpCgZ0aHJlYWQYAiABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2Ui1gEKCkVycm9yRXZlbnQSLQoFY2xhc3MYASABKA4yHi5wbGV4dW0ucHJvdmlkZXIudjEuRXJyb3JDbGFzcxIMCgRjb2RlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSEQoJcmV0cnlhYmxlGAQgASgIEiAKE3JldHJ5X2FmdGVyX3NlY29uZHMYBSABKA1IAIgBARItCglyZXNldHNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhYKFF9yZXRyeV9hZnRlcl9zZWNvbmRzIq0BCgtOb3RpY2VFdmVudBIyCgRraW5kGAEgASgOMiQucGxleHVtLnByb3ZpZGVyLnYxLk5vdGljZUV2ZW50LktpbmQSDwoHbWVzc2FnZRgCIAEoCSJZCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIRCg1LSU5EX1JFVFJZSU5HEAESEAoMS0lORF9XQVJOSU5HEAISFgoSS0lORF9USFJFQURfU1RPUkVEEAMiMgoQUGFzc3Rocm91Z2hFdmVudBIMCgR0eXBlGAEgASgJEhAKCHJhd19qc29uGAIgASgJIvcDCgdUdXJuRW5kEjQKB291dGNvbWUYASABKA4yIy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkVuZC5PdXRjb21lEg8KB21lc3NhZ2UYAiABKAkSEQoJdGhyZWFkX2lkGAMgASgJEhIKCmZpbmFsX3RleHQYBCABKAkSKAoFdXNhZ2UYBSABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2USFgoJZXhpdF9jb2RlGAYgASgFSACIAQESDgoGc2lnbmFsGAcgASgJEhMKC3N0ZGVycl90YWlsGAggASgJEi0KBWVycm9yGAkgASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yRXZlbnQSEwoLZHVyYXRpb25fbXMYCiABKAQSHgoWc3RydWN0dXJlZF9vdXRwdXRfanNvbhgLIAEoCRIqCgRkaWZmGAwgASgLMhwucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5EaWZmInkKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfQ09NUExFVEVEEAESEgoOT1VUQ09NRV9GQUlMRUQQAhIVChFPVVRDT01FX0NBTkNFTExFRBADEhMKD09VVENPTUVfQ1JBU0hFRBAEQgwKCl9leGl0X2NvZGUiSQoIVHVybkRpZmYSDgoGc3RhdHVzGAEgASgJEg8KB3VuaWZpZWQYAiABKAkSDQoFZmlsZXMYAyADKAkSDQoFYnl0ZXMYBCABKAQiNQoRQ2FuY2VsVHVyblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIicKEkNhbmNlbFR1cm5SZXNwb25zZRIRCgljYW5jZWxsZWQYASABKAgiJgoSUmVzZXRUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIjEKE1Jlc2V0VGhyZWFkUmVzcG9uc2USGgoScHJldmlvdXNfdGhyZWFkX2lkGAEgASgJIjUKDkNvbnN1bWVSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEhEKCWJsb2NrX2lkcxgCIAMoCSJRCg9Db25zdW1lUmVzcG9uc2USEQoJcmV3cml0dGVuGAEgAygJEhgKEGFscmVhZHlfY29uc3VtZWQYAiADKAkSEQoJbm90X2ZvdW5kGAMgAygJIiMKD0dldFVzYWdlUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCSKJAQoQR2V0VXNhZ2VSZXNwb25zZRIoCgV0b3RhbBgBIAEoCzIZLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZRINCgV0dXJucxgCIAEoBBIRCgl0aHJlYWRfaWQYAyABKAkSKQoGdGhyZWFkGAQgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlKswCCgpFcnJvckNsYXNzEhsKF0VSUk9SX0NMQVNTX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ0xBU1NfUkVUUllJTkcQARIcChhFUlJPUl9DTEFTU19SQVRFX0xJTUlURUQQAhIfChtFUlJPUl9DTEFTU19RVU9UQV9FWEhBVVNURUQQAxIUChBFUlJPUl9DTEFTU19BVVRIEAQSJwojRVJST1JfQ0xBU1NfQ09OVEVYVF9XSU5ET1dfRVhDRUVERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIXChNFUlJPUl9DTEFTU19ORVRXT1JLEAcSGAoURVJST1JfQ0xBU1NfSU5URVJOQUwQCBIcChhFUlJPUl9DTEFTU19QUkVDT05ESVRJT04QCRIXChNFUlJPUl9DTEFTU19USU1FT1VUEAoy2wUKDlByb3ZpZGVyUGx1Z2luElIKB0dldEluZm8SIi5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1JlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1Jlc3BvbnNlElgKCUNvbmZpZ3VyZRIkLnBsZXh1bS5wcm92aWRlci52MS5Db25maWd1cmVSZXF1ZXN0GiUucGxleHVtLnByb3ZpZGVyLnYxLkNvbmZpZ3VyZVJlc3BvbnNlElsKCkxpc3RNb2RlbHMSJS5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1JlcXVlc3QaJi5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElYKB1J1blR1cm4SIi5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlc3BvbnNlKAEwARJbCgpDYW5jZWxUdXJuEiUucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXF1ZXN0GiYucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXNwb25zZRJeCgtSZXNldFRocmVhZBImLnBsZXh1bS5wcm92aWRlci52MS5SZXNldFRocmVhZFJlcXVlc3QaJy5wbGV4dW0ucHJvdmlkZXIudjEuUmVzZXRUaHJlYWRSZXNwb25zZRJSCgdDb25zdW1lEiIucGxleHVtLnByb3ZpZGVyLnYxLkNvbnN1bWVSZXF1ZXN0GiMucGxleHVtLnByb3ZpZGVyLnYxLkNvbnN1bWVSZXNwb25zZRJVCghHZXRVc2FnZRIjLnBsZXh1bS5wcm92aWRlci52MS5HZXRVc2FnZVJlcXVlc3QaJC5wbGV4dW0ucHJvdmlkZXIudjEuR2V0VXNhZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message plexum.provider.v1.GetInfoRequest
@@ -66,6 +66,13 @@ export type GetInfoResponse = Message$1<"plexum.provider.v1.GetInfoResponse"> & 
    * @generated from field: bool configured = 6;
    */
   configured: boolean;
+
+  /**
+   * The credentials codex would use for a turn without a per-turn endpoint override.
+   *
+   * @generated from field: plexum.provider.v1.AuthStatus auth = 7;
+   */
+  auth?: AuthStatus | undefined;
 };
 
 /**
@@ -74,6 +81,43 @@ export type GetInfoResponse = Message$1<"plexum.provider.v1.GetInfoResponse"> & 
  */
 export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
   messageDesc(file_plexum_provider_v1_provider, 1);
+
+/**
+ * Which credentials are in effect, and whether a turn can use them.
+ *
+ * @generated from message plexum.provider.v1.AuthStatus
+ */
+export type AuthStatus = Message$1<"plexum.provider.v1.AuthStatus"> & {
+  /**
+   * "chatgpt" (a `codex login` ChatGPT session in auth.json), "api_key" (CODEX_API_KEY, the
+   * configured openai.api_key_env, or `codex login --with-api-key`), "endpoint" (a custom
+   * model provider: config `endpoint` or a model_provider set in codex config) or "none".
+   *
+   * @generated from field: string mode = 1;
+   */
+  mode: string;
+
+  /**
+   * False when a turn would fail for lack of credentials; turns then fail fast with an AUTH error.
+   *
+   * @generated from field: bool ready = 2;
+   */
+  ready: boolean;
+
+  /**
+   * Where the credentials come from, or what to do when not ready. Never contains a secret.
+   *
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.AuthStatus.
+ * Use `create(AuthStatusSchema)` to create a new message.
+ */
+export const AuthStatusSchema: GenMessage<AuthStatus> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 2);
 
 /**
  * Readiness of the codex binary the plugin would run.
@@ -116,7 +160,7 @@ export type CodexStatus = Message$1<"plexum.provider.v1.CodexStatus"> & {
  * Use `create(CodexStatusSchema)` to create a new message.
  */
 export const CodexStatusSchema: GenMessage<CodexStatus> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 2);
+  messageDesc(file_plexum_provider_v1_provider, 3);
 
 /**
  * @generated from message plexum.provider.v1.ConfigureRequest
@@ -135,7 +179,7 @@ export type ConfigureRequest = Message$1<"plexum.provider.v1.ConfigureRequest"> 
  * Use `create(ConfigureRequestSchema)` to create a new message.
  */
 export const ConfigureRequestSchema: GenMessage<ConfigureRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 3);
+  messageDesc(file_plexum_provider_v1_provider, 4);
 
 /**
  * @generated from message plexum.provider.v1.ConfigureResponse
@@ -159,7 +203,7 @@ export type ConfigureResponse = Message$1<"plexum.provider.v1.ConfigureResponse"
  * Use `create(ConfigureResponseSchema)` to create a new message.
  */
 export const ConfigureResponseSchema: GenMessage<ConfigureResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 4);
+  messageDesc(file_plexum_provider_v1_provider, 5);
 
 /**
  * @generated from message plexum.provider.v1.Diagnostic
@@ -193,7 +237,7 @@ export type Diagnostic = Message$1<"plexum.provider.v1.Diagnostic"> & {
  * Use `create(DiagnosticSchema)` to create a new message.
  */
 export const DiagnosticSchema: GenMessage<Diagnostic> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 5);
+  messageDesc(file_plexum_provider_v1_provider, 6);
 
 /**
  * @generated from enum plexum.provider.v1.Diagnostic.Severity
@@ -219,7 +263,7 @@ export enum Diagnostic_Severity {
  * Describes the enum plexum.provider.v1.Diagnostic.Severity.
  */
 export const Diagnostic_SeveritySchema: GenEnum<Diagnostic_Severity> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 5, 0);
+  enumDesc(file_plexum_provider_v1_provider, 6, 0);
 
 /**
  * @generated from message plexum.provider.v1.ListModelsRequest
@@ -232,7 +276,7 @@ export type ListModelsRequest = Message$1<"plexum.provider.v1.ListModelsRequest"
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 6);
+  messageDesc(file_plexum_provider_v1_provider, 7);
 
 /**
  * @generated from message plexum.provider.v1.ListModelsResponse
@@ -249,7 +293,7 @@ export type ListModelsResponse = Message$1<"plexum.provider.v1.ListModelsRespons
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 7);
+  messageDesc(file_plexum_provider_v1_provider, 8);
 
 /**
  * @generated from message plexum.provider.v1.Model
@@ -280,7 +324,7 @@ export type Model = Message$1<"plexum.provider.v1.Model"> & {
  * Use `create(ModelSchema)` to create a new message.
  */
 export const ModelSchema: GenMessage<Model> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 8);
+  messageDesc(file_plexum_provider_v1_provider, 9);
 
 /**
  * @generated from message plexum.provider.v1.RunTurnRequest
@@ -301,6 +345,14 @@ export type RunTurnRequest = Message$1<"plexum.provider.v1.RunTurnRequest"> & {
      */
     value: CancelTurn;
     case: "cancel";
+  } | {
+    /**
+     * The host's answer to a `host_tool_call` event of this turn.
+     *
+     * @generated from field: plexum.provider.v1.HostToolResult tool_result = 3;
+     */
+    value: HostToolResult;
+    case: "toolResult";
   } | { case: undefined; value?: undefined };
 };
 
@@ -309,7 +361,7 @@ export type RunTurnRequest = Message$1<"plexum.provider.v1.RunTurnRequest"> & {
  * Use `create(RunTurnRequestSchema)` to create a new message.
  */
 export const RunTurnRequestSchema: GenMessage<RunTurnRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 9);
+  messageDesc(file_plexum_provider_v1_provider, 10);
 
 /**
  * @generated from message plexum.provider.v1.StartTurn
@@ -338,6 +390,15 @@ export type StartTurn = Message$1<"plexum.provider.v1.StartTurn"> & {
    * @generated from field: plexum.provider.v1.TurnOptions options = 4;
    */
   options?: TurnOptions | undefined;
+
+  /**
+   * Dynamic tools the host offers for this turn. Codex sees them as MCP tools of the server
+   * `plexum-host-<sanitised agent id>`; a call arrives as a `host_tool_call` event and is answered
+   * with a `tool_result` request on the same stream.
+   *
+   * @generated from field: repeated plexum.provider.v1.HostTool tools = 5;
+   */
+  tools: HostTool[];
 };
 
 /**
@@ -345,7 +406,82 @@ export type StartTurn = Message$1<"plexum.provider.v1.StartTurn"> & {
  * Use `create(StartTurnSchema)` to create a new message.
  */
 export const StartTurnSchema: GenMessage<StartTurn> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 10);
+  messageDesc(file_plexum_provider_v1_provider, 11);
+
+/**
+ * A tool the host implements.
+ *
+ * @generated from message plexum.provider.v1.HostTool
+ */
+export type HostTool = Message$1<"plexum.provider.v1.HostTool"> & {
+  /**
+   * 1 to 64 characters from [A-Za-z0-9_.-], unique within the turn.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * JSON Schema of the arguments, a JSON object with "type": "object"; empty means no arguments.
+   *
+   * @generated from field: string input_schema_json = 3;
+   */
+  inputSchemaJson: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.HostTool.
+ * Use `create(HostToolSchema)` to create a new message.
+ */
+export const HostToolSchema: GenMessage<HostTool> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 12);
+
+/**
+ * The host's answer to one HostToolCall.
+ *
+ * @generated from message plexum.provider.v1.HostToolResult
+ */
+export type HostToolResult = Message$1<"plexum.provider.v1.HostToolResult"> & {
+  /**
+   * The `request_id` of the HostToolCall being answered.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * The result as text; used when `content_json` is empty.
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * The tool failed; the model sees the content as an error.
+   *
+   * @generated from field: bool is_error = 3;
+   */
+  isError: boolean;
+
+  /**
+   * Optional: an MCP content array as JSON (e.g. [{"type":"text","text":"…"}]); overrides `text`.
+   *
+   * @generated from field: string content_json = 4;
+   */
+  contentJson: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.HostToolResult.
+ * Use `create(HostToolResultSchema)` to create a new message.
+ */
+export const HostToolResultSchema: GenMessage<HostToolResult> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 13);
 
 /**
  * @generated from message plexum.provider.v1.AgentContext
@@ -369,7 +505,7 @@ export type AgentContext = Message$1<"plexum.provider.v1.AgentContext"> & {
  * Use `create(AgentContextSchema)` to create a new message.
  */
 export const AgentContextSchema: GenMessage<AgentContext> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 11);
+  messageDesc(file_plexum_provider_v1_provider, 14);
 
 /**
  * @generated from message plexum.provider.v1.Message
@@ -384,6 +520,14 @@ export type Message = Message$1<"plexum.provider.v1.Message"> & {
    * @generated from field: string text = 2;
    */
   text: string;
+
+  /**
+   * Images attached to the message. Only the prompt's (the last user message's) are sent; codex
+   * gets each with --image, on new and resumed turns alike.
+   *
+   * @generated from field: repeated plexum.provider.v1.Image images = 3;
+   */
+  images: Image[];
 };
 
 /**
@@ -391,7 +535,7 @@ export type Message = Message$1<"plexum.provider.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 12);
+  messageDesc(file_plexum_provider_v1_provider, 15);
 
 /**
  * @generated from enum plexum.provider.v1.Message.Role
@@ -422,7 +566,50 @@ export enum Message_Role {
  * Describes the enum plexum.provider.v1.Message.Role.
  */
 export const Message_RoleSchema: GenEnum<Message_Role> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 12, 0);
+  enumDesc(file_plexum_provider_v1_provider, 15, 0);
+
+/**
+ * An image attachment: PNG, JPEG, GIF or WebP, at most 20 MiB.
+ *
+ * @generated from message plexum.provider.v1.Image
+ */
+export type Image = Message$1<"plexum.provider.v1.Image"> & {
+  /**
+   * @generated from oneof plexum.provider.v1.Image.source
+   */
+  source: {
+    /**
+     * A file inside the agent workspace: relative to it, or absolute within it (symlinks may not
+     * lead out of it).
+     *
+     * @generated from field: string path = 1;
+     */
+    value: string;
+    case: "path";
+  } | {
+    /**
+     * The image itself; written to a private temp file for codex and removed after the turn.
+     *
+     * @generated from field: bytes data = 2;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * "image/png", "image/jpeg", "image/gif" or "image/webp"; empty: detected from the content.
+   *
+   * @generated from field: string mime_type = 3;
+   */
+  mimeType: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.Image.
+ * Use `create(ImageSchema)` to create a new message.
+ */
+export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 16);
 
 /**
  * @generated from message plexum.provider.v1.TurnOptions
@@ -449,6 +636,78 @@ export type TurnOptions = Message$1<"plexum.provider.v1.TurnOptions"> & {
    * @generated from field: map<string, string> config_overrides = 3;
    */
   configOverrides: { [key: string]: string };
+
+  /**
+   * Overrides the configured idle bound (timeouts.idle_seconds) for this turn: the turn fails with
+   * TURN_IDLE_TIMEOUT when codex reports no progress for this long. Codex's "Reconnecting..."
+   * notices are not progress. Unset: the configured value; 0: no idle bound for this turn.
+   *
+   * @generated from field: optional uint32 idle_timeout_seconds = 5;
+   */
+  idleTimeoutSeconds?: number | undefined;
+
+  /**
+   * Overrides the configured first-event deadline (timeouts.first_event_seconds) for this turn:
+   * the turn fails with TURN_FIRST_EVENT_TIMEOUT when codex prints no event this long after it was
+   * started. Unset: the configured value; 0: no first-event deadline for this turn.
+   *
+   * @generated from field: optional uint32 first_event_timeout_seconds = 6;
+   */
+  firstEventTimeoutSeconds?: number | undefined;
+
+  /**
+   * Sends this turn to another OpenAI-compatible endpoint, or with another key or model.
+   *
+   * @generated from field: plexum.provider.v1.EndpointOverride endpoint = 4;
+   */
+  endpoint?: EndpointOverride | undefined;
+
+  /**
+   * Extra writable directories under "workspace-write" (absolute, existing), replacing the
+   * configured writable_dirs; empty keeps them. Sent as --add-dir.
+   *
+   * @generated from field: repeated string writable_dirs = 7;
+   */
+  writableDirs: string[];
+
+  /**
+   * Network access for commands under "workspace-write"; unset keeps the configured value.
+   *
+   * @generated from field: optional bool network_access = 8;
+   */
+  networkAccess?: boolean | undefined;
+
+  /**
+   * A JSON Schema (a JSON object) for the final message. Sent with --output-schema; the final
+   * message is validated against it and returned as TurnEnd.structured_output_json, and output
+   * that does not match fails the turn with STRUCTURED_OUTPUT_INVALID.
+   *
+   * @generated from field: string output_schema_json = 9;
+   */
+  outputSchemaJson: string;
+
+  /**
+   * Overrides the configured reasoning effort: none, minimal, low, medium, high, xhigh, max, ultra
+   * or persistent (codex's model_reasoning_effort).
+   *
+   * @generated from field: string reasoning_effort = 10;
+   */
+  reasoningEffort: string;
+
+  /**
+   * Overrides the configured worktree policy for this turn.
+   *
+   * @generated from field: plexum.provider.v1.WorktreeOptions worktree = 11;
+   */
+  worktree?: WorktreeOptions | undefined;
+
+  /**
+   * Other model knobs, each validated: verbosity (low|medium|high), reasoning_summary
+   * (auto|concise|detailed|none), service_tier (flex|fast), web_search (disabled|cached|live).
+   *
+   * @generated from field: map<string, string> model_settings = 12;
+   */
+  modelSettings: { [key: string]: string };
 };
 
 /**
@@ -456,7 +715,93 @@ export type TurnOptions = Message$1<"plexum.provider.v1.TurnOptions"> & {
  * Use `create(TurnOptionsSchema)` to create a new message.
  */
 export const TurnOptionsSchema: GenMessage<TurnOptions> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 13);
+  messageDesc(file_plexum_provider_v1_provider, 17);
+
+/**
+ * Runs the turn in a git worktree the plugin keeps for the agent, instead of the workspace.
+ *
+ * @generated from message plexum.provider.v1.WorktreeOptions
+ */
+export type WorktreeOptions = Message$1<"plexum.provider.v1.WorktreeOptions"> & {
+  /**
+   * @generated from field: bool enabled = 1;
+   */
+  enabled: boolean;
+
+  /**
+   * The commit the worktree starts from when it is created; empty: the workspace's HEAD. An
+   * existing worktree is reused as it is.
+   *
+   * @generated from field: string base_ref = 2;
+   */
+  baseRef: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.WorktreeOptions.
+ * Use `create(WorktreeOptionsSchema)` to create a new message.
+ */
+export const WorktreeOptionsSchema: GenMessage<WorktreeOptions> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 18);
+
+/**
+ * A per-turn endpoint, key or model. Unset fields keep the configured `endpoint` block; a
+ * base_url other than the configured one never receives the configured key.
+ *
+ * @generated from message plexum.provider.v1.EndpointOverride
+ */
+export type EndpointOverride = Message$1<"plexum.provider.v1.EndpointOverride"> & {
+  /**
+   * OpenAI-compatible Responses API base URL (codex appends /responses). Empty: the configured
+   * endpoint, else codex's built-in OpenAI provider.
+   *
+   * @generated from field: string base_url = 1;
+   */
+  baseUrl: string;
+
+  /**
+   * The API key itself. It reaches codex only through the child's environment, never argv, logs
+   * or events. With no base_url and no configured endpoint it is used as CODEX_API_KEY.
+   *
+   * @generated from field: string api_key = 2;
+   */
+  apiKey: string;
+
+  /**
+   * Only "responses" (codex 0.169.0 rejects "chat"); empty means "responses".
+   *
+   * @generated from field: string wire_api = 3;
+   */
+  wireApi: string;
+
+  /**
+   * Extra HTTP headers, merged over the configured ones.
+   *
+   * @generated from field: map<string, string> http_headers = 4;
+   */
+  httpHeaders: { [key: string]: string };
+
+  /**
+   * Extra URL query parameters, merged over the configured ones.
+   *
+   * @generated from field: map<string, string> query_params = 5;
+   */
+  queryParams: { [key: string]: string };
+
+  /**
+   * The codex --model value for this turn, bypassing supported_models (e.g. "qwen3-coder").
+   *
+   * @generated from field: string model = 6;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.EndpointOverride.
+ * Use `create(EndpointOverrideSchema)` to create a new message.
+ */
+export const EndpointOverrideSchema: GenMessage<EndpointOverride> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 19);
 
 /**
  * @generated from message plexum.provider.v1.CancelTurn
@@ -473,7 +818,7 @@ export type CancelTurn = Message$1<"plexum.provider.v1.CancelTurn"> & {
  * Use `create(CancelTurnSchema)` to create a new message.
  */
 export const CancelTurnSchema: GenMessage<CancelTurn> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 14);
+  messageDesc(file_plexum_provider_v1_provider, 20);
 
 /**
  * @generated from message plexum.provider.v1.RunTurnResponse
@@ -490,7 +835,7 @@ export type RunTurnResponse = Message$1<"plexum.provider.v1.RunTurnResponse"> & 
  * Use `create(RunTurnResponseSchema)` to create a new message.
  */
 export const RunTurnResponseSchema: GenMessage<RunTurnResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 15);
+  messageDesc(file_plexum_provider_v1_provider, 21);
 
 /**
  * @generated from message plexum.provider.v1.TurnEvent
@@ -565,6 +910,30 @@ export type TurnEvent = Message$1<"plexum.provider.v1.TurnEvent"> & {
      */
     value: TurnEnd;
     case: "turnEnd";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.HostToolCall host_tool_call = 19;
+     */
+    value: HostToolCall;
+    case: "hostToolCall";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.ToolCallEvent tool_call = 20;
+     */
+    value: ToolCallEvent;
+    case: "toolCall";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.ToolResultEvent tool_result = 21;
+     */
+    value: ToolResultEvent;
+    case: "toolResult";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.ThreadLost thread_lost = 22;
+     */
+    value: ThreadLost;
+    case: "threadLost";
   } | { case: undefined; value?: undefined };
 };
 
@@ -573,7 +942,169 @@ export type TurnEvent = Message$1<"plexum.provider.v1.TurnEvent"> & {
  * Use `create(TurnEventSchema)` to create a new message.
  */
 export const TurnEventSchema: GenMessage<TurnEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 16);
+  messageDesc(file_plexum_provider_v1_provider, 22);
+
+/**
+ * The stored thread could not be resumed: codex has no rollout for it ("no rollout found for
+ * thread id"), or codex started a different thread than the one asked for. The conversation
+ * context of that thread is not available to this turn. Sent before the turn goes on or fails.
+ *
+ * @generated from message plexum.provider.v1.ThreadLost
+ */
+export type ThreadLost = Message$1<"plexum.provider.v1.ThreadLost"> & {
+  /**
+   * The stored thread id that was lost.
+   *
+   * @generated from field: string thread_id = 1;
+   */
+  threadId: string;
+
+  /**
+   * What codex said, or what the plugin saw.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * What the turn does about it (config thread_lost_policy): "started_new_thread" (the turn goes on
+   * in a new thread; its turn_started follows) or "failed" (the turn ends failed). Either way the
+   * lost id is forgotten, so the next turn starts a new thread.
+   *
+   * @generated from field: string action = 3;
+   */
+  action: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.ThreadLost.
+ * Use `create(ThreadLostSchema)` to create a new message.
+ */
+export const ThreadLostSchema: GenMessage<ThreadLost> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 23);
+
+/**
+ * A tool call as codex recorded it in the thread's rollout, with codex's real call id (the block
+ * id Consume takes). Emitted while the turn runs or right after codex exits, before turn_end.
+ *
+ * @generated from message plexum.provider.v1.ToolCallEvent
+ */
+export type ToolCallEvent = Message$1<"plexum.provider.v1.ToolCallEvent"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+
+  /**
+   * e.g. exec_command, apply_patch, exec (code mode) or an MCP tool's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * "mcp__<server>" for MCP tools; empty otherwise.
+   *
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
+
+  /**
+   * function_call: the JSON-encoded arguments; custom_tool_call: the raw input; nested: JSON.
+   *
+   * @generated from field: string arguments = 4;
+   */
+  arguments: string;
+
+  /**
+   * "function_call", "custom_tool_call", or "nested" (a call made inside a code-mode exec script;
+   * its result reaches the model only through that exec call's output).
+   *
+   * @generated from field: string kind = 5;
+   */
+  kind: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.ToolCallEvent.
+ * Use `create(ToolCallEventSchema)` to create a new message.
+ */
+export const ToolCallEventSchema: GenMessage<ToolCallEvent> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 24);
+
+/**
+ * The output codex recorded for a tool call.
+ *
+ * @generated from message plexum.provider.v1.ToolResultEvent
+ */
+export type ToolResultEvent = Message$1<"plexum.provider.v1.ToolResultEvent"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+
+  /**
+   * The output as text; content-item arrays are joined with newlines.
+   *
+   * @generated from field: string output = 2;
+   */
+  output: string;
+
+  /**
+   * The output as codex recorded it, as JSON, when it was not a plain string; else empty.
+   *
+   * @generated from field: string output_json = 3;
+   */
+  outputJson: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.ToolResultEvent.
+ * Use `create(ToolResultEventSchema)` to create a new message.
+ */
+export const ToolResultEventSchema: GenMessage<ToolResultEvent> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 25);
+
+/**
+ * Codex called one of the turn's host tools; answer with a `tool_result` request carrying the same
+ * `request_id`. Unanswered calls fail after the configured host tool timeout.
+ *
+ * @generated from message plexum.provider.v1.HostToolCall
+ */
+export type HostToolCall = Message$1<"plexum.provider.v1.HostToolCall"> & {
+  /**
+   * Unique within the plugin process; echo it in HostToolResult.request_id.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * Codex's call id (the model's function_call call_id) when codex sent it, else empty.
+   *
+   * @generated from field: string call_id = 2;
+   */
+  callId: string;
+
+  /**
+   * @generated from field: string tool_name = 3;
+   */
+  toolName: string;
+
+  /**
+   * The call's arguments as a JSON object.
+   *
+   * @generated from field: string arguments_json = 4;
+   */
+  argumentsJson: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.HostToolCall.
+ * Use `create(HostToolCallSchema)` to create a new message.
+ */
+export const HostToolCallSchema: GenMessage<HostToolCall> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 26);
 
 /**
  * @generated from message plexum.provider.v1.TurnStarted
@@ -607,6 +1138,20 @@ export type TurnStarted = Message$1<"plexum.provider.v1.TurnStarted"> & {
    * @generated from field: string codex_version = 5;
    */
   codexVersion: string;
+
+  /**
+   * The git worktree the turn runs in (codex's cwd); empty when it runs in the workspace.
+   *
+   * @generated from field: string worktree_path = 6;
+   */
+  worktreePath: string;
+
+  /**
+   * The effective sandbox policy, re-sent to codex on this turn.
+   *
+   * @generated from field: plexum.provider.v1.SandboxPolicy policy = 7;
+   */
+  policy?: SandboxPolicy | undefined;
 };
 
 /**
@@ -614,7 +1159,49 @@ export type TurnStarted = Message$1<"plexum.provider.v1.TurnStarted"> & {
  * Use `create(TurnStartedSchema)` to create a new message.
  */
 export const TurnStartedSchema: GenMessage<TurnStarted> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 17);
+  messageDesc(file_plexum_provider_v1_provider, 27);
+
+/**
+ * @generated from message plexum.provider.v1.SandboxPolicy
+ */
+export type SandboxPolicy = Message$1<"plexum.provider.v1.SandboxPolicy"> & {
+  /**
+   * "bypass", "read-only", "workspace-write" or "danger-full-access".
+   *
+   * @generated from field: string sandbox = 1;
+   */
+  sandbox: string;
+
+  /**
+   * Codex's approval_policy; always "never": exec cannot ask anyone.
+   *
+   * @generated from field: string approval = 2;
+   */
+  approval: string;
+
+  /**
+   * Writable directories besides the workspace ("workspace-write" only). Codex also lets
+   * commands write /tmp and $TMPDIR unless config excludes them.
+   *
+   * @generated from field: repeated string writable_dirs = 3;
+   */
+  writableDirs: string[];
+
+  /**
+   * Whether commands may use the network: false under "read-only", true under "bypass" and
+   * "danger-full-access".
+   *
+   * @generated from field: bool network_access = 4;
+   */
+  networkAccess: boolean;
+};
+
+/**
+ * Describes the message plexum.provider.v1.SandboxPolicy.
+ * Use `create(SandboxPolicySchema)` to create a new message.
+ */
+export const SandboxPolicySchema: GenMessage<SandboxPolicy> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 28);
 
 /**
  * @generated from message plexum.provider.v1.TextEvent
@@ -636,7 +1223,7 @@ export type TextEvent = Message$1<"plexum.provider.v1.TextEvent"> & {
  * Use `create(TextEventSchema)` to create a new message.
  */
 export const TextEventSchema: GenMessage<TextEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 18);
+  messageDesc(file_plexum_provider_v1_provider, 29);
 
 /**
  * @generated from message plexum.provider.v1.ReasoningEvent
@@ -658,7 +1245,7 @@ export type ReasoningEvent = Message$1<"plexum.provider.v1.ReasoningEvent"> & {
  * Use `create(ReasoningEventSchema)` to create a new message.
  */
 export const ReasoningEventSchema: GenMessage<ReasoningEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 19);
+  messageDesc(file_plexum_provider_v1_provider, 30);
 
 /**
  * @generated from message plexum.provider.v1.ToolEvent
@@ -730,7 +1317,7 @@ export type ToolEvent = Message$1<"plexum.provider.v1.ToolEvent"> & {
  * Use `create(ToolEventSchema)` to create a new message.
  */
 export const ToolEventSchema: GenMessage<ToolEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 20);
+  messageDesc(file_plexum_provider_v1_provider, 31);
 
 /**
  * @generated from enum plexum.provider.v1.ToolEvent.Phase
@@ -761,7 +1348,7 @@ export enum ToolEvent_Phase {
  * Describes the enum plexum.provider.v1.ToolEvent.Phase.
  */
 export const ToolEvent_PhaseSchema: GenEnum<ToolEvent_Phase> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 20, 0);
+  enumDesc(file_plexum_provider_v1_provider, 31, 0);
 
 /**
  * @generated from message plexum.provider.v1.CommandExecution
@@ -788,7 +1375,7 @@ export type CommandExecution = Message$1<"plexum.provider.v1.CommandExecution"> 
  * Use `create(CommandExecutionSchema)` to create a new message.
  */
 export const CommandExecutionSchema: GenMessage<CommandExecution> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 21);
+  messageDesc(file_plexum_provider_v1_provider, 32);
 
 /**
  * @generated from message plexum.provider.v1.McpToolCall
@@ -825,7 +1412,7 @@ export type McpToolCall = Message$1<"plexum.provider.v1.McpToolCall"> & {
  * Use `create(McpToolCallSchema)` to create a new message.
  */
 export const McpToolCallSchema: GenMessage<McpToolCall> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 22);
+  messageDesc(file_plexum_provider_v1_provider, 33);
 
 /**
  * @generated from message plexum.provider.v1.FileChange
@@ -842,7 +1429,7 @@ export type FileChange = Message$1<"plexum.provider.v1.FileChange"> & {
  * Use `create(FileChangeSchema)` to create a new message.
  */
 export const FileChangeSchema: GenMessage<FileChange> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 23);
+  messageDesc(file_plexum_provider_v1_provider, 34);
 
 /**
  * @generated from message plexum.provider.v1.FileChange.Change
@@ -866,7 +1453,7 @@ export type FileChange_Change = Message$1<"plexum.provider.v1.FileChange.Change"
  * Use `create(FileChange_ChangeSchema)` to create a new message.
  */
 export const FileChange_ChangeSchema: GenMessage<FileChange_Change> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 23, 0);
+  messageDesc(file_plexum_provider_v1_provider, 34, 0);
 
 /**
  * @generated from message plexum.provider.v1.WebSearch
@@ -888,7 +1475,7 @@ export type WebSearch = Message$1<"plexum.provider.v1.WebSearch"> & {
  * Use `create(WebSearchSchema)` to create a new message.
  */
 export const WebSearchSchema: GenMessage<WebSearch> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 24);
+  messageDesc(file_plexum_provider_v1_provider, 35);
 
 /**
  * @generated from message plexum.provider.v1.TodoList
@@ -905,7 +1492,7 @@ export type TodoList = Message$1<"plexum.provider.v1.TodoList"> & {
  * Use `create(TodoListSchema)` to create a new message.
  */
 export const TodoListSchema: GenMessage<TodoList> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 25);
+  messageDesc(file_plexum_provider_v1_provider, 36);
 
 /**
  * @generated from message plexum.provider.v1.TodoList.Item
@@ -927,7 +1514,7 @@ export type TodoList_Item = Message$1<"plexum.provider.v1.TodoList.Item"> & {
  * Use `create(TodoList_ItemSchema)` to create a new message.
  */
 export const TodoList_ItemSchema: GenMessage<TodoList_Item> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 25, 0);
+  messageDesc(file_plexum_provider_v1_provider, 36, 0);
 
 /**
  * @generated from message plexum.provider.v1.CollabToolCall
@@ -949,7 +1536,7 @@ export type CollabToolCall = Message$1<"plexum.provider.v1.CollabToolCall"> & {
  * Use `create(CollabToolCallSchema)` to create a new message.
  */
 export const CollabToolCallSchema: GenMessage<CollabToolCall> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 26);
+  messageDesc(file_plexum_provider_v1_provider, 37);
 
 /**
  * @generated from message plexum.provider.v1.Usage
@@ -986,7 +1573,7 @@ export type Usage = Message$1<"plexum.provider.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 27);
+  messageDesc(file_plexum_provider_v1_provider, 38);
 
 /**
  * @generated from message plexum.provider.v1.UsageEvent
@@ -1012,7 +1599,7 @@ export type UsageEvent = Message$1<"plexum.provider.v1.UsageEvent"> & {
  * Use `create(UsageEventSchema)` to create a new message.
  */
 export const UsageEventSchema: GenMessage<UsageEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 28);
+  messageDesc(file_plexum_provider_v1_provider, 39);
 
 /**
  * @generated from message plexum.provider.v1.ErrorEvent
@@ -1056,7 +1643,7 @@ export type ErrorEvent = Message$1<"plexum.provider.v1.ErrorEvent"> & {
  * Use `create(ErrorEventSchema)` to create a new message.
  */
 export const ErrorEventSchema: GenMessage<ErrorEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 29);
+  messageDesc(file_plexum_provider_v1_provider, 40);
 
 /**
  * Progress that is not an outcome: codex retry notices and warning items.
@@ -1080,7 +1667,7 @@ export type NoticeEvent = Message$1<"plexum.provider.v1.NoticeEvent"> & {
  * Use `create(NoticeEventSchema)` to create a new message.
  */
 export const NoticeEventSchema: GenMessage<NoticeEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 30);
+  messageDesc(file_plexum_provider_v1_provider, 41);
 
 /**
  * @generated from enum plexum.provider.v1.NoticeEvent.Kind
@@ -1111,7 +1698,7 @@ export enum NoticeEvent_Kind {
  * Describes the enum plexum.provider.v1.NoticeEvent.Kind.
  */
 export const NoticeEvent_KindSchema: GenEnum<NoticeEvent_Kind> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 30, 0);
+  enumDesc(file_plexum_provider_v1_provider, 41, 0);
 
 /**
  * An item or event type this plugin does not model, passed through losslessly.
@@ -1135,7 +1722,7 @@ export type PassthroughEvent = Message$1<"plexum.provider.v1.PassthroughEvent"> 
  * Use `create(PassthroughEventSchema)` to create a new message.
  */
 export const PassthroughEventSchema: GenMessage<PassthroughEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 31);
+  messageDesc(file_plexum_provider_v1_provider, 42);
 
 /**
  * @generated from message plexum.provider.v1.TurnEnd
@@ -1196,6 +1783,21 @@ export type TurnEnd = Message$1<"plexum.provider.v1.TurnEnd"> & {
    * @generated from field: uint64 duration_ms = 10;
    */
   durationMs: bigint;
+
+  /**
+   * The final message, validated against TurnOptions.output_schema_json, as compact JSON; empty
+   * without a schema or when it did not validate.
+   *
+   * @generated from field: string structured_output_json = 11;
+   */
+  structuredOutputJson: string;
+
+  /**
+   * What the turn changed in the workspace (or worktree), when codex ran.
+   *
+   * @generated from field: plexum.provider.v1.TurnDiff diff = 12;
+   */
+  diff?: TurnDiff | undefined;
 };
 
 /**
@@ -1203,7 +1805,7 @@ export type TurnEnd = Message$1<"plexum.provider.v1.TurnEnd"> & {
  * Use `create(TurnEndSchema)` to create a new message.
  */
 export const TurnEndSchema: GenMessage<TurnEnd> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 32);
+  messageDesc(file_plexum_provider_v1_provider, 43);
 
 /**
  * @generated from enum plexum.provider.v1.TurnEnd.Outcome
@@ -1241,7 +1843,52 @@ export enum TurnEnd_Outcome {
  * Describes the enum plexum.provider.v1.TurnEnd.Outcome.
  */
 export const TurnEnd_OutcomeSchema: GenEnum<TurnEnd_Outcome> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 32, 0);
+  enumDesc(file_plexum_provider_v1_provider, 43, 0);
+
+/**
+ * The changes of one turn: the working tree at the turn's end against a snapshot taken at its
+ * start, so earlier uncommitted changes are not attributed to it. Untracked files count; files
+ * ignored by git do not.
+ *
+ * @generated from message plexum.provider.v1.TurnDiff
+ */
+export type TurnDiff = Message$1<"plexum.provider.v1.TurnDiff"> & {
+  /**
+   * "ok", "not_git" (the workspace is not in a git repository), "truncated" (unified holds the
+   * first diff_max_bytes) or "unavailable" (git failed; a warning notice says why).
+   *
+   * @generated from field: string status = 1;
+   */
+  status: string;
+
+  /**
+   * `git diff` output, paths relative to the workspace.
+   *
+   * @generated from field: string unified = 2;
+   */
+  unified: string;
+
+  /**
+   * Changed paths, relative to the workspace.
+   *
+   * @generated from field: repeated string files = 3;
+   */
+  files: string[];
+
+  /**
+   * Size of the whole unified diff in bytes, also when truncated.
+   *
+   * @generated from field: uint64 bytes = 4;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message plexum.provider.v1.TurnDiff.
+ * Use `create(TurnDiffSchema)` to create a new message.
+ */
+export const TurnDiffSchema: GenMessage<TurnDiff> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 44);
 
 /**
  * @generated from message plexum.provider.v1.CancelTurnRequest
@@ -1263,7 +1910,7 @@ export type CancelTurnRequest = Message$1<"plexum.provider.v1.CancelTurnRequest"
  * Use `create(CancelTurnRequestSchema)` to create a new message.
  */
 export const CancelTurnRequestSchema: GenMessage<CancelTurnRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 33);
+  messageDesc(file_plexum_provider_v1_provider, 45);
 
 /**
  * @generated from message plexum.provider.v1.CancelTurnResponse
@@ -1282,7 +1929,7 @@ export type CancelTurnResponse = Message$1<"plexum.provider.v1.CancelTurnRespons
  * Use `create(CancelTurnResponseSchema)` to create a new message.
  */
 export const CancelTurnResponseSchema: GenMessage<CancelTurnResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 34);
+  messageDesc(file_plexum_provider_v1_provider, 46);
 
 /**
  * @generated from message plexum.provider.v1.ResetThreadRequest
@@ -1299,7 +1946,7 @@ export type ResetThreadRequest = Message$1<"plexum.provider.v1.ResetThreadReques
  * Use `create(ResetThreadRequestSchema)` to create a new message.
  */
 export const ResetThreadRequestSchema: GenMessage<ResetThreadRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 35);
+  messageDesc(file_plexum_provider_v1_provider, 47);
 
 /**
  * @generated from message plexum.provider.v1.ResetThreadResponse
@@ -1316,7 +1963,121 @@ export type ResetThreadResponse = Message$1<"plexum.provider.v1.ResetThreadRespo
  * Use `create(ResetThreadResponseSchema)` to create a new message.
  */
 export const ResetThreadResponseSchema: GenMessage<ResetThreadResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 36);
+  messageDesc(file_plexum_provider_v1_provider, 48);
+
+/**
+ * @generated from message plexum.provider.v1.ConsumeRequest
+ */
+export type ConsumeRequest = Message$1<"plexum.provider.v1.ConsumeRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * Tool call ids (ToolCallEvent.call_id) whose blocks the host has consumed.
+   *
+   * @generated from field: repeated string block_ids = 2;
+   */
+  blockIds: string[];
+};
+
+/**
+ * Describes the message plexum.provider.v1.ConsumeRequest.
+ * Use `create(ConsumeRequestSchema)` to create a new message.
+ */
+export const ConsumeRequestSchema: GenMessage<ConsumeRequest> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 49);
+
+/**
+ * @generated from message plexum.provider.v1.ConsumeResponse
+ */
+export type ConsumeResponse = Message$1<"plexum.provider.v1.ConsumeResponse"> & {
+  /**
+   * Ids whose call and output lines were rewritten now.
+   *
+   * @generated from field: repeated string rewritten = 1;
+   */
+  rewritten: string[];
+
+  /**
+   * Ids found already in the consumed form; nothing was written for them.
+   *
+   * @generated from field: repeated string already_consumed = 2;
+   */
+  alreadyConsumed: string[];
+
+  /**
+   * Ids with no function or custom tool call in the thread (nested code-mode calls included).
+   *
+   * @generated from field: repeated string not_found = 3;
+   */
+  notFound: string[];
+};
+
+/**
+ * Describes the message plexum.provider.v1.ConsumeResponse.
+ * Use `create(ConsumeResponseSchema)` to create a new message.
+ */
+export const ConsumeResponseSchema: GenMessage<ConsumeResponse> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 50);
+
+/**
+ * @generated from message plexum.provider.v1.GetUsageRequest
+ */
+export type GetUsageRequest = Message$1<"plexum.provider.v1.GetUsageRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.GetUsageRequest.
+ * Use `create(GetUsageRequestSchema)` to create a new message.
+ */
+export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 51);
+
+/**
+ * @generated from message plexum.provider.v1.GetUsageResponse
+ */
+export type GetUsageResponse = Message$1<"plexum.provider.v1.GetUsageResponse"> & {
+  /**
+   * Sum of the per-turn usage of every completed turn of the agent, over all its threads.
+   *
+   * @generated from field: plexum.provider.v1.Usage total = 1;
+   */
+  total?: Usage | undefined;
+
+  /**
+   * Number of completed turns counted in `total`.
+   *
+   * @generated from field: uint64 turns = 2;
+   */
+  turns: bigint;
+
+  /**
+   * The agent's current thread; empty when it has none.
+   *
+   * @generated from field: string thread_id = 3;
+   */
+  threadId: string;
+
+  /**
+   * That thread's cumulative usage as codex last reported it.
+   *
+   * @generated from field: plexum.provider.v1.Usage thread = 4;
+   */
+  thread?: Usage | undefined;
+};
+
+/**
+ * Describes the message plexum.provider.v1.GetUsageResponse.
+ * Use `create(GetUsageResponseSchema)` to create a new message.
+ */
+export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 52);
 
 /**
  * The error classes a daemon acts on.
@@ -1453,6 +2214,29 @@ export const ProviderPlugin: GenService<{
     methodKind: "unary";
     input: typeof ResetThreadRequestSchema;
     output: typeof ResetThreadResponseSchema;
+  },
+  /**
+   * Elides consumed tool calls from the agent's codex thread: their arguments become "{}" and
+   * their output a short marker, so the next resumed turn sends the model less. Refused with
+   * ABORTED while the agent has a turn running or another codex process holds the thread.
+   *
+   * @generated from rpc plexum.provider.v1.ProviderPlugin.Consume
+   */
+  consume: {
+    methodKind: "unary";
+    input: typeof ConsumeRequestSchema;
+    output: typeof ConsumeResponseSchema;
+  },
+  /**
+   * Token totals of one agent over every completed turn, persisted across plugin restarts and
+   * thread resets, plus its current thread's cumulative figure. An agent without turns gets zeros.
+   *
+   * @generated from rpc plexum.provider.v1.ProviderPlugin.GetUsage
+   */
+  getUsage: {
+    methodKind: "unary";
+    input: typeof GetUsageRequestSchema;
+    output: typeof GetUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_plexum_provider_v1_provider, 0);

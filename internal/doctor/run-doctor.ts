@@ -1,0 +1,168 @@
+// `plexum-openai-provider-plugin doctor [--config file]`: reads the config the daemon would hand
+// the plugin, runs every check and prints one plain line per finding. Exit code 0 only when no
+// check failed (warnings do not fail).
+import { readFile } from "node:fs/promises";
+
+import { resolveCodexBinary } from "../codex/binary.js";
+import { parseConfig, type ParsedConfig } from "../config/load-config.js";
+import { isAppError } from "../errors.js";
+import {
+  authCheck,
+  authStatusFor,
+  type CheckResult,
+  codexCheck,
+  codexHomeChecks,
+  endpointCheck,
+  probeTarget,
+  socketChecks,
+  writableCheck,
+} from "./checks.js";
+
+export interface DoctorOptions {
+  /** A plugin config object file, or a daemon config.json with a `providers` list. */
+  configFile?: string | undefined;
+  /** With a daemon config.json: the provider entry to use (default: the first). */
+  provider?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Bound on the endpoint request. */
+  endpointTimeoutMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface DoctorReport {
+  results: CheckResult[];
+  /** 0 when nothing failed, 1 otherwise. */
+  exitCode: number;
+  text: string;
+}
+
+const MARK: Record<CheckResult["status"], string> = { ok: "OK  ", warn: "WARN", fail: "FAIL" };
+
+/** Runs every check. Never throws: an unreadable config is itself a failed check. */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const env = options.env ?? process.env;
+  const results: CheckResult[] = [];
+  const source = options.configFile ?? "(no --config: the defaults)";
+  let parsed: ParsedConfig | undefined;
+  let json: unknown = {};
+  try {
+    json = options.configFile === undefined ? {} : await readPluginConfig(options);
+    parsed = parseConfig(json, { env });
+    results.push({
+      name: "config",
+      status: "ok",
+      detail: `${source} is valid; state_dir ${parsed.config.stateDir}`,
+    });
+    for (const warning of parsed.warnings) {
+      results.push({
+        name: "config",
+        status: "warn",
+        detail: `${warning.field}: ${warning.message}`,
+        remedy: "fix it in the plugin config",
+      });
+    }
+  } catch (error) {
+    const message = isAppError(error) || error instanceof Error ? error.message : String(error);
+    for (const line of splitConfigErrors(message)) {
+      results.push({
+        name: "config",
+        status: "fail",
+        detail: line,
+        remedy: `fix ${source}; the daemon's Configure call would be refused with INVALID_ARGUMENT`,
+      });
+    }
+  }
+
+  // With a broken config the remaining checks run on what is left without the bad keys, so one
+  // pass shows every problem.
+  const config = (parsed ?? parseWithout(json, env)).config;
+  const binary = await resolveCodexBinary({
+    binary: config.binary,
+    versionProbeMs: config.timeouts.versionProbeMs,
+    env,
+  });
+  results.push(codexCheck(binary));
+  const auth = await authStatusFor(config, env);
+  results.push(authCheck(auth));
+  results.push(
+    await endpointCheck(
+      await probeTarget(config, env, auth),
+      options.endpointTimeoutMs ?? 5000,
+      options.fetchImpl,
+    ),
+  );
+  results.push(await writableCheck("state_dir", config.stateDir));
+  results.push(...(await codexHomeChecks(config, env)));
+  results.push(...(await socketChecks(config, env)));
+
+  const failed = results.filter((result) => result.status === "fail").length;
+  const warned = results.filter((result) => result.status === "warn").length;
+  const lines = [`plexum-openai-provider-plugin doctor: config ${source}`];
+  for (const result of results) {
+    lines.push(`${MARK[result.status]}  ${result.name}: ${result.detail}`);
+    if (result.remedy !== undefined && result.status !== "ok") {
+      lines.push(`      what to do: ${result.remedy}`);
+    }
+  }
+  lines.push(
+    failed === 0
+      ? `All checks passed${warned === 0 ? "" : ` (${warned} warning${warned === 1 ? "" : "s"})`}.`
+      : `${failed} check${failed === 1 ? "" : "s"} failed.`,
+  );
+  return { results, exitCode: failed === 0 ? 0 : 1, text: `${lines.join("\n")}\n` };
+}
+
+function parseWithout(json: unknown, env: NodeJS.ProcessEnv): ParsedConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return parseConfig({}, { env });
+  }
+  const remaining: Record<string, unknown> = { ...(json as Record<string, unknown>) };
+  try {
+    return parseConfig(remaining, { env });
+  } catch (error) {
+    const fields = isAppError(error) ? error.fields : [];
+    for (const field of fields) delete remaining[field.split(".")[0] ?? field];
+  }
+  try {
+    return parseConfig(remaining, { env });
+  } catch {
+    return parseConfig({}, { env });
+  }
+}
+
+/** The plugin config: the file itself, or one provider entry's `config` of a daemon config.json. */
+async function readPluginConfig(options: DoctorOptions): Promise<unknown> {
+  const file = options.configFile ?? "";
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new Error(
+      `cannot read ${file} as JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (typeof json !== "object" || json === null || !("providers" in json)) return json;
+  const providers = (json as { providers: unknown }).providers;
+  if (!Array.isArray(providers)) throw new Error(`${file}: "providers" is not a list`);
+  const entry = (providers as { name?: unknown; config?: unknown }[]).find(
+    (candidate) => options.provider === undefined || candidate.name === options.provider,
+  );
+  if (entry === undefined) {
+    throw new Error(
+      options.provider === undefined
+        ? `${file}: "providers" lists no provider`
+        : `${file}: no provider named ${JSON.stringify(options.provider)}`,
+    );
+  }
+  return entry.config ?? {};
+}
+
+// parseConfig reports every field in one message: "invalid plugin config: a: x; b: y".
+function splitConfigErrors(message: string): string[] {
+  const prefix = "invalid plugin config: ";
+  if (!message.startsWith(prefix)) return [message];
+  return message
+    .slice(prefix.length)
+    .split("; ")
+    .filter((part) => part !== "");
+}

@@ -1,0 +1,15 @@
+// The contract between the plugin, codex and the `mcp-host` subcommand: the subcommand name and the
+// two environment variables codex hands the bridge through the MCP server's `env` table (codex does
+// not pass its own environment on to MCP servers).
+
+/** argv[2] of the plugin executable that runs the MCP stdio bridge. */
+export const MCP_HOST_SUBCOMMAND = "mcp-host";
+
+/** Absolute path of the agent's unix socket, on which the plugin listens during a turn. */
+export const PLEXUM_MCP_SOCKET = "PLEXUM_MCP_SOCKET";
+
+/** The agent id the bridge presents in its hello; the plugin refuses any other. */
+export const PLEXUM_MCP_AGENT_ID = "PLEXUM_MCP_AGENT_ID";
+
+/** Log level of the bridge (pino level name); passed on from the plugin's PLEXUM_LOG_LEVEL. */
+export const PLEXUM_MCP_LOG_LEVEL = "PLEXUM_MCP_LOG_LEVEL";

@@ -1,0 +1,210 @@
+// Mirrors a thread's rollout incrementally: each read parses only the lines appended since the
+// previous one, from a cursor (path, byte offset, the bytes before it, the last ordinal) that is
+// persisted with the agent's state. The cost of a read follows the new lines, not the session.
+import { open } from "node:fs/promises";
+
+import type { CanonicalEvent } from "../codex/canonical-event.js";
+import type { RolloutCursor } from "../store/thread-store.js";
+import { locateRollout } from "./locate-rollout.js";
+import { type RawLine, rawLines, tailAfterLine } from "./raw-lines.js";
+import { openContentAt, readRolloutContent } from "./rollout-content.js";
+import { parseRolloutLine } from "./rollout-line.js";
+import { ToolRecordExtractor } from "./tool-records.js";
+import { isZstdPath } from "./zstd.js";
+
+/** Bytes before the cursor offset kept to notice a file rewritten behind the mirror's back. */
+export const CURSOR_TAIL_BYTES = 64;
+
+/** What one read found. */
+export interface MirrorRead {
+  /** False when the thread's rollout does not exist (yet). */
+  found: boolean;
+  /** tool_call / tool_result events, and warning notices about skipped lines. */
+  events: CanonicalEvent[];
+}
+
+/** The incremental reader of one thread's rollout. Reads must not overlap. */
+export class RolloutMirror {
+  readonly threadId: string;
+  readonly #codexHome: string;
+  readonly #extractor = new ToolRecordExtractor();
+  #path: string | undefined;
+  #offset: number;
+  #tail: Buffer;
+  #lastOrdinal: number | undefined;
+
+  private constructor(
+    codexHome: string,
+    threadId: string,
+    start: { path?: string | undefined; offset: number; tail: Buffer; lastOrdinal?: number },
+  ) {
+    this.#codexHome = codexHome;
+    this.threadId = threadId;
+    this.#path = start.path;
+    this.#offset = start.offset;
+    this.#tail = start.tail;
+    this.#lastOrdinal = start.lastOrdinal;
+  }
+
+  /** A new thread: everything its rollout will hold is new. */
+  static forNewThread(codexHome: string, threadId: string): RolloutMirror {
+    return new RolloutMirror(codexHome, threadId, { offset: 0, tail: Buffer.alloc(0) });
+  }
+
+  /**
+   * A thread about to be resumed. Reading continues at the stored cursor; without one it starts
+   * at the end of the file as it is now, so earlier turns are not replayed. Call before codex
+   * starts appending.
+   */
+  static async forResumedThread(
+    codexHome: string,
+    threadId: string,
+    stored: RolloutCursor | undefined,
+  ): Promise<RolloutMirror> {
+    if (stored !== undefined) {
+      return new RolloutMirror(codexHome, threadId, {
+        path: stored.path,
+        offset: stored.offset,
+        tail: Buffer.from(stored.tail, "base64"),
+        ...(stored.last_ordinal === undefined ? {} : { lastOrdinal: stored.last_ordinal }),
+      });
+    }
+    const path = await locateRollout(codexHome, threadId, { deep: true });
+    if (path === undefined) return RolloutMirror.forNewThread(codexHome, threadId);
+    const end = await endOfLastLine(path);
+    return new RolloutMirror(codexHome, threadId, { path, ...end });
+  }
+
+  /** The rollout file last read, if found. */
+  get path(): string | undefined {
+    return this.#path;
+  }
+
+  /** The position to persist; undefined until the file has been found. */
+  cursor(): RolloutCursor | undefined {
+    if (this.#path === undefined) return undefined;
+    const cursor: RolloutCursor = {
+      path: this.#path,
+      offset: this.#offset,
+      tail: this.#tail.toString("base64"),
+    };
+    if (this.#lastOrdinal !== undefined) cursor.last_ordinal = this.#lastOrdinal;
+    return cursor;
+  }
+
+  /**
+   * Reads the complete lines appended since the last read. A last line without its newline is
+   * left for the next read. `deep` allows the full search of CODEX_HOME when the file is not where
+   * it was, and reading a compressed file (which means decompressing it from its start); shallow
+   * reads only look at the remembered path and today's directory, and wait for codex to turn a
+   * compressed rollout back into plain JSONL, which it does when it appends.
+   */
+  async read(deep: boolean): Promise<MirrorRead> {
+    const path = await locateRollout(this.#codexHome, this.threadId, {
+      remembered: this.#path,
+      deep,
+    });
+    if (path === undefined) return { found: false, events: [] };
+    this.#path = path;
+    if (!deep && isZstdPath(path)) return { found: true, events: [] };
+    const events: CanonicalEvent[] = [];
+    const opened = await openContentAt(path, this.#offset, CURSOR_TAIL_BYTES);
+    let lines: AsyncGenerator<RawLine, void, undefined>;
+    // Lines up to this ordinal were read before the file was rewritten by someone else.
+    let replayedThrough: number | undefined;
+    if (opened.reachesOffset && opened.before.equals(this.#tail)) {
+      lines = rawLines(opened.chunks, this.#offset);
+    } else {
+      await opened.chunks.return();
+      replayedThrough = this.#lastOrdinal ?? Number.POSITIVE_INFINITY;
+      events.push(
+        warning(
+          `rollout ${path} changed before byte ${this.#offset} since it was last read; ` +
+            (this.#lastOrdinal === undefined
+              ? "its lines carry no ordinals, so tool calls written since then are not reported"
+              : `re-reading it after ordinal ${this.#lastOrdinal}`),
+        ),
+      );
+      this.#offset = 0;
+      this.#tail = Buffer.alloc(0);
+      lines = rawLines(readRolloutContent(path), 0);
+    }
+    let corrupt = 0;
+    let firstCorrupt = 0;
+    for await (const line of lines) {
+      if (!line.terminated) break;
+      this.#advance(line);
+      if (isBlank(line.bytes)) continue;
+      const parsed = parseRolloutLine(line.bytes.toString("utf8"));
+      if (parsed === undefined) {
+        if (corrupt === 0) firstCorrupt = line.start;
+        corrupt += 1;
+        continue;
+      }
+      const ordinal = typeof parsed.ordinal === "number" ? parsed.ordinal : undefined;
+      if (replayedThrough !== undefined) {
+        if (ordinal === undefined || ordinal <= replayedThrough) continue;
+        replayedThrough = undefined;
+      }
+      if (ordinal !== undefined) this.#lastOrdinal = Math.max(this.#lastOrdinal ?? 0, ordinal);
+      events.push(...this.#extractor.eventsOf(parsed));
+    }
+    if (corrupt > 0) {
+      events.push(
+        warning(
+          `skipped ${corrupt} line(s) of rollout ${path} that are not rollout records ` +
+            `(first at byte ${firstCorrupt}); codex skips them too`,
+        ),
+      );
+    }
+    return { found: true, events };
+  }
+
+  #advance(line: RawLine): void {
+    this.#offset = line.end;
+    this.#tail = tailAfterLine(this.#tail, line.bytes, CURSOR_TAIL_BYTES);
+  }
+}
+
+function warning(message: string): CanonicalEvent {
+  return { kind: "notice", notice: "warning", message };
+}
+
+function isBlank(bytes: Buffer): boolean {
+  return bytes.toString("latin1").trim() === "";
+}
+
+/** The offset just after the file's last complete line, and the bytes before it. */
+async function endOfLastLine(path: string): Promise<{ offset: number; tail: Buffer }> {
+  if (isZstdPath(path)) {
+    let offset = 0;
+    let tail: Buffer = Buffer.alloc(0);
+    for await (const line of rawLines(readRolloutContent(path))) {
+      if (!line.terminated) break;
+      offset = line.end;
+      tail = tailAfterLine(tail, line.bytes, CURSOR_TAIL_BYTES);
+    }
+    return { offset, tail };
+  }
+  const handle = await open(path, "r");
+  try {
+    const size = (await handle.stat()).size;
+    const block = 64 * 1024;
+    // Walk back block by block to the last "\n".
+    for (let end = size; end > 0; end -= block) {
+      const start = Math.max(0, end - block);
+      const buffer = Buffer.alloc(end - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      const newline = buffer.lastIndexOf(0x0a);
+      if (newline === -1) continue;
+      const offset = start + newline + 1;
+      const tailStart = Math.max(0, offset - CURSOR_TAIL_BYTES);
+      const tail = Buffer.alloc(offset - tailStart);
+      await handle.read(tail, 0, tail.length, tailStart);
+      return { offset, tail };
+    }
+    return { offset: 0, tail: Buffer.alloc(0) };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,135 @@
+// The rollout mirror as one turn uses it: prepared before codex starts, read after each batch of
+// codex output (tool calls reach the host while the turn runs), read once more after codex exits,
+// and its cursor persisted with the agent's thread. It never throws: a rollout that is missing or
+// unreadable becomes a typed error event, and the turn goes on.
+import type { Logger } from "pino";
+
+import type { CanonicalEvent, TurnError } from "../codex/canonical-event.js";
+import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
+import { RolloutMirror } from "./rollout-mirror.js";
+
+export interface TurnRolloutOptions {
+  /** CODEX_HOME as codex sees it. */
+  codexHome: string;
+  store: ThreadStore;
+  agentId: string;
+  logger: Logger;
+}
+
+/** One turn's view of its thread's rollout. */
+export class TurnRollout {
+  readonly #options: TurnRolloutOptions;
+  #mirror: RolloutMirror | undefined;
+  /** Set when the rollout could not be prepared; reported once at the end. */
+  #unavailable: TurnError | undefined;
+  #unavailableThread: string | undefined;
+
+  constructor(options: TurnRolloutOptions) {
+    this.#options = options;
+  }
+
+  /** Before codex resumes `record`'s thread: positions the mirror at the stored cursor. */
+  async prepareResume(record: ThreadRecord): Promise<void> {
+    const { codexHome, logger } = this.#options;
+    try {
+      this.#mirror = await RolloutMirror.forResumedThread(
+        codexHome,
+        record.thread_id,
+        record.rollout,
+      );
+    } catch (error) {
+      logger.warn({ err: error, thread_id: record.thread_id }, "could not prepare the rollout");
+      this.#unavailableThread = record.thread_id;
+      this.#unavailable = rolloutError(
+        "ROLLOUT_CORRUPT",
+        `could not read the rollout of thread ${record.thread_id}: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  /** codex announced its thread; a thread other than the prepared one is mirrored from its start. */
+  threadStarted(threadId: string): void {
+    const same = (id: string | undefined): boolean => id?.toLowerCase() === threadId.toLowerCase();
+    if (same(this.#mirror?.threadId) || same(this.#unavailableThread)) return;
+    this.#unavailable = undefined;
+    this.#mirror = RolloutMirror.forNewThread(this.#options.codexHome, threadId);
+  }
+
+  /** The tool events appended since the last read; quiet about a file that is not there yet. */
+  async *poll(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const mirror = this.#mirror;
+    if (mirror === undefined || this.#unavailable !== undefined) return;
+    try {
+      yield* (await mirror.read(false)).events;
+    } catch (error) {
+      // Retried, and reported if it persists, by finish().
+      this.#options.logger.debug({ err: error, path: mirror.path }, "rollout read failed");
+    }
+  }
+
+  /**
+   * After codex exited: reads to the end of the file and stores the cursor. `expectRollout` says
+   * codex must have written the rollout (a completed or resumed turn); only then is a missing file
+   * an error.
+   */
+  async *finish(expectRollout: boolean): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const { codexHome, logger, store, agentId } = this.#options;
+    if (this.#unavailable !== undefined) {
+      yield { kind: "error", error: this.#unavailable };
+      return;
+    }
+    const mirror = this.#mirror;
+    if (mirror === undefined) return;
+    let found: boolean;
+    try {
+      const read = await mirror.read(true);
+      found = read.found;
+      yield* read.events;
+    } catch (error) {
+      logger.warn({ err: error, path: mirror.path }, "rollout read failed");
+      const missing = isErrno(error, "ENOENT") || isErrno(error, "EACCES");
+      yield {
+        kind: "error",
+        error: rolloutError(
+          missing ? "ROLLOUT_NOT_FOUND" : "ROLLOUT_CORRUPT",
+          `could not read rollout ${mirror.path ?? "(unknown)"} of thread ${mirror.threadId}: ` +
+            `${messageOf(error)}; this turn's tool calls are reported without codex's call ids`,
+        ),
+      };
+      return;
+    }
+    if (!found) {
+      if (expectRollout) {
+        yield {
+          kind: "error",
+          error: rolloutError(
+            "ROLLOUT_NOT_FOUND",
+            `no rollout of thread ${mirror.threadId} under ${codexHome}/sessions or ` +
+              "archived_sessions; this turn's tool calls are reported without codex's call ids",
+          ),
+        };
+      }
+      return;
+    }
+    const cursor = mirror.cursor();
+    if (cursor === undefined) return;
+    try {
+      await store.saveRolloutCursor(agentId, mirror.threadId, cursor);
+    } catch (error) {
+      // The next turn re-reads from the old cursor: calls may repeat, none is lost.
+      logger.error({ err: error }, "could not store the rollout cursor");
+    }
+  }
+}
+
+function rolloutError(code: "ROLLOUT_NOT_FOUND" | "ROLLOUT_CORRUPT", message: string): TurnError {
+  return { class: "internal", code, message, retryable: false };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}

@@ -1,0 +1,99 @@
+// zstd for `.jsonl.zst` rollouts. Node 20 has no zstd: decompression is fzstd (pure JS, streaming),
+// compression is the reference zstd library compiled to WebAssembly (@hpcc-js/wasm-zstd, the wasm
+// embedded in its JS). Both load on first use, so plain rollouts never pay for them.
+
+/** The suffix codex gives compressed rollouts. */
+export const ZSTD_SUFFIX = ".zst";
+
+/** True for a `.jsonl.zst` path. */
+export function isZstdPath(path: string): boolean {
+  return path.endsWith(ZSTD_SUFFIX);
+}
+
+/**
+ * Decompresses a zstd stream of one or more frames, chunk by chunk: memory holds the zstd window
+ * and one chunk, never the whole content. Throws on corrupt or truncated input.
+ */
+export async function* zstdDecompress(
+  source: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Buffer, void, undefined> {
+  const { Decompress } = await import("fzstd");
+  let out: Buffer[] = [];
+  // fzstd may hand out views of its own window; copy before it moves on.
+  const decoder = new Decompress((data) => {
+    if (data.length > 0) out.push(Buffer.from(data));
+  });
+  // push() must be told which chunk is the last, so one chunk is held back.
+  let held: Uint8Array | undefined;
+  for await (const chunk of source) {
+    if (held !== undefined) {
+      decoder.push(held, false);
+      yield* out;
+      out = [];
+    }
+    held = chunk;
+  }
+  if (held === undefined || held.length === 0) {
+    throw new Error("zstd stream is empty");
+  }
+  decoder.push(held, true);
+  yield* out;
+}
+
+/** Raw bytes per zstd frame written by {@link ZstdFrameEncoder}. */
+export const ZSTD_FRAME_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Compresses a stream as a sequence of independent zstd frames of at most {@link ZSTD_FRAME_BYTES}
+ * raw bytes each. A concatenation of frames is a valid zstd stream (RFC 8878 §3.1); codex 0.169.0
+ * reads it, and the one-shot compressor keeps no state shared between concurrent encoders.
+ */
+export class ZstdFrameEncoder {
+  readonly #compress: (data: Uint8Array) => Uint8Array;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  private constructor(compress: (data: Uint8Array) => Uint8Array) {
+    this.#compress = compress;
+  }
+
+  /** Loads the WebAssembly compressor (once per process). */
+  static async create(level = 3): Promise<ZstdFrameEncoder> {
+    const { Zstd } = await import("@hpcc-js/wasm-zstd");
+    const zstd = await Zstd.load();
+    return new ZstdFrameEncoder((data) => zstd.compress(data, level));
+  }
+
+  /** Buffers `data`; returns the frames completed by it (possibly none). */
+  push(data: Uint8Array): Buffer[] {
+    const frames: Buffer[] = [];
+    let rest = data;
+    while (rest.length > 0) {
+      const room = ZSTD_FRAME_BYTES - this.#pendingBytes;
+      const take = rest.subarray(0, room);
+      this.#pending.push(Buffer.from(take));
+      this.#pendingBytes += take.length;
+      rest = rest.subarray(take.length);
+      if (this.#pendingBytes === ZSTD_FRAME_BYTES) frames.push(this.#frame());
+    }
+    return frames;
+  }
+
+  /** Compresses what is left; returns the last frame, if any. */
+  end(): Buffer[] {
+    return this.#pendingBytes === 0 ? [] : [this.#frame()];
+  }
+
+  #frame(): Buffer {
+    const raw = Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return Buffer.from(this.#compress(raw));
+  }
+}
+
+/** Compresses a whole buffer (tests and fixtures). */
+export async function zstdCompress(data: Uint8Array, level = 3): Promise<Buffer> {
+  const encoder = await ZstdFrameEncoder.create(level);
+  return Buffer.concat([...encoder.push(data), ...encoder.end()]);
+}

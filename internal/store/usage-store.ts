@@ -1,0 +1,181 @@
+// Per-agent usage totals: `<state_dir>/agents/<dir>/usage.json`, next to thread.json but separate
+// from it, so the totals outlive ResetThread and a new thread. Each update is one atomic write
+// that carries both the total and the thread figure it was counted up to, so recording the same
+// codex figure twice (a retried save, a plugin restart between two writes) adds nothing.
+import { mkdir, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+
+import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
+
+import { emptyUsage, type Usage } from "../codex/canonical-event.js";
+import { AppError } from "../errors.js";
+import { agentDirName, validateAgentId } from "./agent-id.js";
+
+export const USAGE_FILE = "usage.json";
+
+const FIELDS = [
+  "input_tokens",
+  "cached_input_tokens",
+  "cache_write_input_tokens",
+  "output_tokens",
+  "reasoning_output_tokens",
+] as const satisfies readonly (keyof Usage)[];
+
+/** What usage.json holds. */
+export interface UsageRecord {
+  /** Sum of every counted turn's usage, over all threads of the agent. */
+  total: Usage;
+  /** Turns counted in `total`. */
+  turns: number;
+  /** The thread last counted and codex's cumulative figure for it at that point. */
+  counted_thread_id: string;
+  counted_thread_usage: Usage;
+  /** ISO 8601. */
+  updated_at: string;
+  agent_id?: string;
+}
+
+const count = z.number().int().nonnegative();
+const usageSchema = z.object({
+  input_tokens: count,
+  cached_input_tokens: count,
+  cache_write_input_tokens: count,
+  output_tokens: count,
+  reasoning_output_tokens: count,
+});
+const recordSchema = z.object({
+  total: usageSchema,
+  turns: count,
+  counted_thread_id: z.string(),
+  counted_thread_usage: usageSchema,
+  updated_at: z.string(),
+  agent_id: z.string().optional(),
+});
+
+/** The result of counting one completed turn. */
+export interface CountedTurn {
+  /** What was added to the total (zero when this figure was already counted). */
+  added: Usage;
+  record: UsageRecord;
+}
+
+export class UsageStore {
+  readonly #agentsDir: string;
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(stateDir: string) {
+    this.#agentsDir = join(stateDir, "agents");
+  }
+
+  /** The agent's totals; zeros when it never completed a turn. A corrupt file is moved aside. */
+  async load(agentId: string): Promise<UsageRecord> {
+    const dir = this.#dir(agentId);
+    return this.#enqueue(dir, () => readRecord(join(dir, USAGE_FILE)));
+  }
+
+  /**
+   * Counts a completed turn from codex's thread-cumulative figure: the increase over the last
+   * figure counted for the same thread, or the whole figure for a thread not counted before (a new
+   * thread, or one whose total went down, which only a different thread can do).
+   */
+  async recordTurn(agentId: string, threadId: string, cumulative: Usage): Promise<CountedTurn> {
+    const dir = this.#dir(agentId);
+    return this.#enqueue(dir, async () => {
+      const path = join(dir, USAGE_FILE);
+      const previous = await readRecord(path);
+      const sameThread =
+        previous.counted_thread_id !== "" && previous.counted_thread_id === threadId;
+      const grew = FIELDS.every(
+        (field) => cumulative[field] >= previous.counted_thread_usage[field],
+      );
+      const added = emptyUsage();
+      for (const field of FIELDS) {
+        added[field] =
+          sameThread && grew
+            ? cumulative[field] - previous.counted_thread_usage[field]
+            : cumulative[field];
+      }
+      const repeated = sameThread && FIELDS.every((field) => added[field] === 0);
+      const record: UsageRecord = {
+        total: sum(previous.total, added),
+        // The same figure twice is one turn recorded twice, not a second turn.
+        turns: previous.turns + (repeated ? 0 : 1),
+        counted_thread_id: threadId,
+        counted_thread_usage: { ...cumulative },
+        updated_at: new Date().toISOString(),
+        agent_id: agentId,
+      };
+      await writeRecord(dir, path, record);
+      return { added, record };
+    });
+  }
+
+  #dir(agentId: string): string {
+    validateAgentId(agentId);
+    return join(this.#agentsDir, agentDirName(agentId));
+  }
+
+  #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.catch(() => undefined);
+    this.#queues.set(key, settled);
+    void settled.then(() => {
+      if (this.#queues.get(key) === settled) this.#queues.delete(key);
+    });
+    return run;
+  }
+}
+
+function emptyRecord(): UsageRecord {
+  return {
+    total: emptyUsage(),
+    turns: 0,
+    counted_thread_id: "",
+    counted_thread_usage: emptyUsage(),
+    updated_at: "",
+  };
+}
+
+function sum(a: Usage, b: Usage): Usage {
+  const result = emptyUsage();
+  for (const field of FIELDS) result[field] = a[field] + b[field];
+  return result;
+}
+
+async function readRecord(path: string): Promise<UsageRecord> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return emptyRecord();
+    throw new AppError("THREAD_STORE_FAILED", `could not read ${path}`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success) {
+    // Keep the evidence and start counting again rather than failing every turn.
+    await rename(path, `${path}.corrupt-${Date.now()}`).catch(() => undefined);
+    return emptyRecord();
+  }
+  const { agent_id, ...rest } = parsed.data;
+  return agent_id === undefined ? rest : { ...rest, agent_id };
+}
+
+async function writeRecord(dir: string, path: string, record: UsageRecord): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, {
+      mode: 0o600,
+      fsync: true,
+    });
+  } catch (error) {
+    throw new AppError("ATOMIC_WRITE_FAILED", `could not write ${path}`, { cause: error });
+  }
+}

@@ -1,0 +1,107 @@
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import { endpointCheck } from "../../../../internal/doctor/checks.js";
+import { runDoctor } from "../../../../internal/doctor/run-doctor.js";
+import { createTempDirs } from "../../../helpers/temp-dirs.js";
+
+describe("runDoctor", () => {
+  const temp = createTempDirs();
+  let server: Server;
+  let url: string;
+  let seen: { path: string; authorization: string | undefined }[];
+  let status: number;
+  let root: string;
+
+  beforeEach(async () => {
+    seen = [];
+    status = 200;
+    server = createServer((request, response) => {
+      seen.push({ path: request.url ?? "", authorization: request.headers.authorization });
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    root = await temp.make("doctor");
+  });
+  afterEach(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await temp.removeAll();
+  });
+
+  async function configFile(config: unknown): Promise<string> {
+    const file = join(root, "config.json");
+    await writeFile(file, JSON.stringify(config));
+    return file;
+  }
+
+  const base = () => ({
+    state_dir: join(root, "state"),
+    codex_home: root,
+    endpoint: { base_url: url, api_key_env: "DOCTOR_KEY" },
+  });
+
+  it("passes, probing the endpoint once with the key, and never prints the key", async () => {
+    const report = await runDoctor({
+      configFile: await configFile({ providers: [{ name: "x", path: "/p", config: base() }] }),
+      env: { ...process.env, DOCTOR_KEY: "sk-doctor-unit-1" },
+    });
+    expect(report.exitCode, report.text).toBe(0);
+    expect(seen).toEqual([{ path: "/v1/models", authorization: "Bearer sk-doctor-unit-1" }]);
+    expect(report.text).not.toContain("sk-doctor-unit-1");
+    const names = report.results.map((result) => result.name);
+    for (const name of ["config", "codex", "auth", "endpoint", "state_dir", "CODEX_HOME"]) {
+      expect(names).toContain(name);
+    }
+  });
+
+  it("fails with a rejected key, a missing CODEX_HOME and a broken config, saying what to do", async () => {
+    status = 401;
+    const report = await runDoctor({
+      configFile: await configFile({
+        ...base(),
+        codex_home: join(root, "missing-home"),
+        timeouts: { turn_seconds: -1 },
+      }),
+      env: { ...process.env, DOCTOR_KEY: "sk-doctor-unit-2" },
+    });
+    expect(report.exitCode).toBe(1);
+    const failed = report.results.filter((result) => result.status === "fail");
+    expect(failed.map((result) => result.name)).toEqual(
+      expect.arrayContaining(["config", "endpoint"]),
+    );
+    for (const result of failed) expect(result.remedy).toBeDefined();
+    // The rest of the config (the endpoint) was still checked.
+    expect(report.text).toMatch(/endpoint: .*answered 401/);
+    expect(report.text).toContain("what to do:");
+  });
+
+  it("fails on a file that is not JSON", async () => {
+    const file = join(root, "broken.json");
+    await writeFile(file, "{nope");
+    const report = await runDoctor({ configFile: file, env: process.env });
+    expect(report.exitCode).toBe(1);
+    expect(report.results[0]).toMatchObject({ name: "config", status: "fail" });
+  });
+});
+
+describe("endpointCheck", () => {
+  it("reports a timeout in plain words", async () => {
+    const hang: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+      });
+    const result = await endpointCheck(
+      { baseUrl: "http://10.255.255.1/v1", apiKey: undefined, what: "endpoint x" },
+      50,
+      hang,
+    );
+    expect(result).toMatchObject({ status: "fail" });
+    expect(result.detail).toContain("no answer within 50 ms");
+  });
+});

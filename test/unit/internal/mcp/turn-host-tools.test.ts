@@ -1,0 +1,180 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { afterEach, describe, expect, it } from "vitest";
+
+import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
+import type { ResolvedMcpHost } from "../../../../internal/config/load-config.js";
+import { PluginSocketClient } from "../../../../internal/mcp/socket-client.js";
+import { agentSocketPath } from "../../../../internal/mcp/socket-path.js";
+import {
+  TurnHostTools,
+  type TurnHostToolsOptions,
+} from "../../../../internal/mcp/turn-host-tools.js";
+import { silentLogger } from "../../../helpers/fake-codex.js";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const MCP_HOST: ResolvedMcpHost = {
+  command: undefined,
+  socketDir: undefined,
+  startupTimeoutMs: 20_000,
+  toolTimeoutMs: 330_000,
+  hostTimeoutMs: 5000,
+};
+
+async function open(
+  overrides: Partial<TurnHostToolsOptions> = {},
+): Promise<{ tools: TurnHostTools; stateDir: string; controller: AbortController }> {
+  const stateDir = await mkdtemp(join(tmpdir(), "plexum-turn-tools-"));
+  cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+  const controller = new AbortController();
+  const tools = await TurnHostTools.open({
+    agentId: "agent-a",
+    tools: [{ name: "lookup", description: "", inputSchema: { type: "object" } }],
+    stateDir,
+    mcpHost: MCP_HOST,
+    selfCommand: "/opt/plugin/plexum-openai-provider-plugin",
+    signal: controller.signal,
+    logger: silentLogger,
+    env: {},
+    ...overrides,
+  });
+  cleanups.push(() => tools.close("test over"));
+  return { tools, stateDir, controller };
+}
+
+function bridgeClient(stateDir: string): PluginSocketClient {
+  const client = new PluginSocketClient({
+    socketPath: agentSocketPath("agent-a", { stateDir }),
+    agentId: "agent-a",
+    logger: silentLogger,
+  });
+  cleanups.push(async () => client.close());
+  return client;
+}
+
+// A turn whose events the test releases one at a time.
+function controlledTurn(): {
+  events: AsyncGenerator<CanonicalEvent>;
+  emit: (e: CanonicalEvent) => void;
+} {
+  const queue: CanonicalEvent[] = [];
+  let wake: (() => void) | undefined;
+  async function* events(): AsyncGenerator<CanonicalEvent> {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const event = queue.shift()!;
+      yield event;
+      if (event.kind === "turn_end") return;
+    }
+  }
+  return {
+    events: events(),
+    emit: (event) => {
+      queue.push(event);
+      wake?.();
+    },
+  };
+}
+
+const turnEnd: CanonicalEvent = {
+  kind: "turn_end",
+  outcome: "completed",
+  message: "turn completed",
+  threadId: "t",
+  finalText: "",
+  stderrTail: "",
+  durationMs: 1,
+};
+
+describe("TurnHostTools", () => {
+  it("registers the plugin's own path as `mcp-host` with the socket and agent in its env", async () => {
+    const { tools, stateDir } = await open({ env: { PLEXUM_MCP_LOG_LEVEL: "debug" } });
+    expect(tools.registration).toEqual({
+      name: "plexum-host-agent-a",
+      command: "/opt/plugin/plexum-openai-provider-plugin",
+      args: ["mcp-host"],
+      env: {
+        PLEXUM_MCP_SOCKET: agentSocketPath("agent-a", { stateDir }),
+        PLEXUM_MCP_AGENT_ID: "agent-a",
+        PLEXUM_MCP_LOG_LEVEL: "debug",
+      },
+      startupTimeoutSec: 20,
+      toolTimeoutSec: 330,
+    });
+  });
+
+  it("prefers mcp_host.command, and fails clearly without any command", async () => {
+    const { tools } = await open({ mcpHost: { ...MCP_HOST, command: "/usr/local/bin/p" } });
+    expect(tools.registration.command).toBe("/usr/local/bin/p");
+    await expect(open({ selfCommand: undefined })).rejects.toMatchObject({
+      code: "NOT_CONFIGURED",
+      message: expect.stringContaining("set mcp_host.command"),
+    });
+  });
+
+  it("merges host calls into the turn's events and closes the socket before turn_end", async () => {
+    const { tools, stateDir } = await open();
+    const turn = controlledTurn();
+    const seen: CanonicalEvent[] = [];
+    const consumed = (async () => {
+      for await (const event of tools.interleave(turn.events)) seen.push(event);
+    })();
+
+    turn.emit({ kind: "text", itemId: "item_0", text: "calling" });
+    const client = bridgeClient(stateDir);
+    const result = client.callTool("lookup", { q: 1 }, "call_1");
+    while (!seen.some((e) => e.kind === "host_tool_call")) await sleep(5);
+    const call = seen.find((e) => e.kind === "host_tool_call");
+    expect(call).toMatchObject({ callId: "call_1", toolName: "lookup", argumentsJson: '{"q":1}' });
+    tools.answer((call as { requestId: string }).requestId, {
+      text: "ok",
+      isError: false,
+      contentJson: "",
+    });
+    await expect(result).resolves.toEqual({
+      content: [{ type: "text", text: "ok" }],
+      isError: false,
+    });
+
+    // An answer nobody waits for becomes a warning the host can see.
+    tools.answer("no-such-request", { text: "late", isError: false, contentJson: "" });
+    while (!seen.some((e) => e.kind === "notice")) await sleep(5);
+
+    turn.emit(turnEnd);
+    await consumed;
+    expect(seen.map((e) => e.kind)).toEqual(["text", "host_tool_call", "notice", "turn_end"]);
+    expect(existsSync(agentSocketPath("agent-a", { stateDir }))).toBe(false);
+  });
+
+  it("answers a pending call as soon as the turn is cancelled", async () => {
+    const { tools, stateDir, controller } = await open();
+    const turn = controlledTurn();
+    const consumed = (async () => {
+      for await (const _event of tools.interleave(turn.events));
+    })();
+    const result = bridgeClient(stateDir).callTool("lookup", {}, undefined);
+    await sleep(50);
+    controller.abort({ message: "cancelled by the host (RunTurn cancel)" });
+    await expect(result).resolves.toEqual({
+      content: [
+        {
+          type: "text",
+          text:
+            'host tool "lookup" got no result; the turn was cancelled: cancelled by the host ' +
+            "(RunTurn cancel). Do not retry it in this turn.",
+        },
+      ],
+      isError: true,
+    });
+    turn.emit(turnEnd);
+    await consumed;
+  });
+});

@@ -1,0 +1,118 @@
+import { appendFile, writeFile } from "node:fs/promises";
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+import { type CanonicalEvent, emptyUsage } from "../../../../internal/codex/canonical-event.js";
+import { TurnRollout } from "../../../../internal/rollout/turn-rollout.js";
+import { ThreadStore } from "../../../../internal/store/thread-store.js";
+import { silentLogger } from "../../../helpers/fake-codex.js";
+import { createTempDirs } from "../../../helpers/temp-dirs.js";
+import { FIXTURE_THREAD, installFixture, sessionDir } from "./rollout-fixtures.js";
+
+const temp = createTempDirs();
+let home: string;
+let store: ThreadStore;
+const AGENT = "turn-rollout-agent";
+
+beforeEach(async () => {
+  home = await temp.make("codex-home");
+  store = new ThreadStore(await temp.make("state"));
+  await store.save(AGENT, {
+    thread_id: FIXTURE_THREAD,
+    usage_baseline: emptyUsage(),
+    confirmed: true,
+  });
+});
+afterEach(() => temp.removeAll());
+
+function rollout(): TurnRollout {
+  return new TurnRollout({ codexHome: home, store, agentId: AGENT, logger: silentLogger });
+}
+
+async function collect(events: AsyncIterable<CanonicalEvent>): Promise<CanonicalEvent[]> {
+  const all: CanonicalEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+const kinds = (events: CanonicalEvent[]) => events.map((event) => event.kind);
+
+describe("TurnRollout", () => {
+  it("mirrors a new thread while it runs and stores the cursor at the end", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    // Not written yet: quiet.
+    expect(await collect(turn.poll())).toEqual([]);
+    const path = await installFixture(home, "basic.jsonl");
+    expect(kinds(await collect(turn.poll()))).toContain("tool_call");
+    expect(await collect(turn.finish(true))).toEqual([]);
+    const loaded = await store.load(AGENT);
+    expect(loaded.status === "ok" && loaded.record.rollout?.path).toBe(path);
+
+    // The next turn resumes at the stored cursor.
+    await appendFile(
+      path,
+      '{"ordinal":20,"type":"response_item","payload":{"type":"function_call","name":"x","arguments":"{}","call_id":"call_2"}}\n',
+    );
+    const next = rollout();
+    if (loaded.status !== "ok") throw new Error("no record");
+    await next.prepareResume(loaded.record);
+    next.threadStarted(FIXTURE_THREAD);
+    const events = await collect(next.finish(true));
+    expect(events).toEqual([
+      {
+        kind: "tool_call",
+        callId: "call_2",
+        name: "x",
+        namespace: "",
+        arguments: "{}",
+        callKind: "function_call",
+      },
+    ]);
+  });
+
+  it("reports a missing rollout as a typed error only when codex must have written one", async () => {
+    const quiet = rollout();
+    quiet.threadStarted(FIXTURE_THREAD);
+    expect(await collect(quiet.finish(false))).toEqual([]);
+
+    const loud = rollout();
+    loud.threadStarted(FIXTURE_THREAD);
+    const [event] = await collect(loud.finish(true));
+    expect(event).toMatchObject({
+      kind: "error",
+      error: { class: "internal", code: "ROLLOUT_NOT_FOUND", retryable: false },
+    });
+  });
+
+  it("turns an unreadable rollout into a ROLLOUT_CORRUPT error event, never a throw", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    await installFixture(home, "basic.jsonl.zst");
+    await writeFile(
+      `${sessionDir(home)}/rollout-2026-11-22T00-46-46-${FIXTURE_THREAD}.jsonl.zst`,
+      "definitely not zstd",
+    );
+    expect(await collect(turn.poll())).toEqual([]);
+    const events = await collect(turn.finish(true));
+    expect(events).toEqual([
+      expect.objectContaining({
+        kind: "error",
+        error: expect.objectContaining({ code: "ROLLOUT_CORRUPT" }) as unknown,
+      }),
+    ]);
+  });
+
+  it("mirrors a different thread than the one prepared from its start", async () => {
+    const other = "01a200b8-0000-7000-8000-0000000000ff";
+    await installFixture(home, "basic.jsonl", other);
+    const turn = rollout();
+    const loaded = await store.load(AGENT);
+    if (loaded.status !== "ok") throw new Error("no record");
+    await turn.prepareResume(loaded.record);
+    // codex started another thread instead.
+    turn.threadStarted(other);
+    const events = await collect(turn.finish(true));
+    expect(kinds(events).filter((kind) => kind === "tool_call")).toHaveLength(6);
+  });
+});
