@@ -1,5 +1,6 @@
 // plexum.provider.v1.ProviderPlugin handlers: the one place gRPC calls meet the codex backend.
 import { once } from "node:events";
+import { performance } from "node:perf_hooks";
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
@@ -19,7 +20,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceImplementation } from "../../src/plugin/grpc-service.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import type { CanonicalEvent, Usage } from "../codex/canonical-event.js";
+import type { CanonicalEvent, TurnError, Usage } from "../codex/canonical-event.js";
 import type { TurnRequest } from "../codex/turn-request.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { AppError, isAppError, toGrpcStatus } from "../errors.js";
@@ -487,8 +488,9 @@ export class ProviderService {
     const binary = await this.#binaryStatus(state.config);
     const log = this.#logger.child({ agent_id: request.agentId });
     log.info({ model: request.model, prompt_chars: request.prompt.length }, "turn started");
+    const startedAt = performance.now();
     let seq = 0;
-    let end: Extract<CanonicalEvent, { kind: "turn_end" }> | undefined;
+    let end: TurnEndEvent | undefined;
     const hostTools = await this.#openHostTools(request, state.config, signal, log);
     try {
       const events = runTurn(
@@ -506,12 +508,19 @@ export class ProviderService {
         },
         signal,
       );
-      for await (const event of hostTools?.interleave(events) ?? events) {
+      const send = async (event: CanonicalEvent): Promise<void> => {
         if (event.kind === "turn_end") end = event;
         seq += 1;
         // A cancelled call can no longer be written; the turn is stopping through `signal`.
-        if (call.cancelled) continue;
-        await writeWithBackpressure(call, { event: eventToProto(event, seq) });
+        if (!call.cancelled) await writeWithBackpressure(call, { event: eventToProto(event, seq) });
+      };
+      try {
+        for await (const event of hostTools?.interleave(events) ?? events) await send(event);
+      } catch (error) {
+        // The runner ends every turn itself; this keeps the one-turn_end promise even if it throws.
+        if (end !== undefined) throw error;
+        log.error({ err: error }, "the turn failed inside the plugin");
+        await send(crashedTurnEnd(error, performance.now() - startedAt));
       }
     } finally {
       if (hostTools !== undefined) {
@@ -593,6 +602,28 @@ function codexStatusInit(binary: CodexBinaryStatus) {
     version: binary.version ?? "",
     degradedReason: binary.degradedReason ?? "",
     source: binary.source,
+  };
+}
+
+type TurnEndEvent = Extract<CanonicalEvent, { kind: "turn_end" }>;
+
+// The terminal event for a turn whose runner failed unexpectedly.
+function crashedTurnEnd(error: unknown, durationMs: number): TurnEndEvent {
+  const turnError: TurnError = {
+    class: "internal",
+    code: "INTERNAL",
+    message: `plugin error during the turn: ${error instanceof Error ? error.message : String(error)}`,
+    retryable: false,
+  };
+  return {
+    kind: "turn_end",
+    outcome: "crashed",
+    message: turnError.message,
+    threadId: "",
+    finalText: "",
+    stderrTail: "",
+    error: turnError,
+    durationMs,
   };
 }
 
