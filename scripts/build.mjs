@@ -14,13 +14,18 @@ const node = process.env.PLEXUM_NODE_PATH || process.execPath;
 
 const { version } = JSON.parse(await readFile("package.json", "utf8"));
 
-await rm("dist", { recursive: true, force: true });
-await mkdir("dist", { recursive: true });
+// `--outdir DIR` builds elsewhere (benchmark experiments), leaving dist/ to the tests that use it.
+const outdirFlag = process.argv.indexOf("--outdir");
+const outdir = outdirFlag === -1 ? "dist" : process.argv[outdirFlag + 1];
+if (outdir === undefined || outdir === "") throw new Error("--outdir needs a directory");
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(outdir, { recursive: true });
 // Node reads extensionless files inside this "type": "module" package as ESM; the bundles are CJS.
-await writeFile("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`);
+await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 
 for (const [name, entry] of Object.entries(entries)) {
-  const outfile = `dist/${name}`;
+  const outfile = `${outdir}/${name}`;
   await build({
     entryPoints: [entry],
     outfile,

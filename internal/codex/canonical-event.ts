@@ -1,5 +1,7 @@
 // The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
 // protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
+import type { TurnDiff } from "../git/turn-diff.js";
+import type { SandboxPolicy } from "./sandbox-policy.js";
 
 /** Token counts; field names follow codex's usage object. */
 export interface Usage {
@@ -75,6 +77,10 @@ export type CanonicalEvent =
       model: string;
       sandbox: string;
       codexVersion: string;
+      /** The agent's git worktree the turn runs in; "" when it runs in the workspace. */
+      worktreePath?: string;
+      /** The effective sandbox policy. */
+      policy?: SandboxPolicy;
     }
   | { kind: "text"; itemId: string; text: string }
   | { kind: "reasoning"; itemId: string; text: string }
@@ -131,6 +137,10 @@ export type CanonicalEvent =
       stderrTail: string;
       error?: TurnError;
       durationMs: number;
+      /** The final message validated against the turn's output schema, as compact JSON. */
+      structuredOutputJson?: string;
+      /** What the turn changed in its working tree. */
+      diff?: TurnDiff;
     };
 
 /** A zero usage record. */

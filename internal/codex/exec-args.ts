@@ -16,11 +16,19 @@ export interface ExecArgsOptions {
   extraArgs?: readonly string[];
   /** Resume this thread; undefined starts a new one. */
   resumeThreadId?: string | undefined;
+  /** workspace-write only: extra writable directories, each sent as `--add-dir`. */
+  writableDirs?: readonly string[] | undefined;
+  /** workspace-write only: `-c sandbox_workspace_write.network_access=<bool>`. */
+  networkAccess?: boolean | undefined;
+  /** Absolute image paths, each sent as `--image` (comma-free: codex splits values at commas). */
+  images?: readonly string[] | undefined;
+  /** A JSON Schema file for the final message (`--output-schema`). */
+  outputSchemaPath?: string | undefined;
 }
 
 /**
- * `exec --json --skip-git-repo-check <sandbox> [-C dir] [--model m] [-c k=v…] [extra…]
- * [resume <id>] -`.
+ * `exec [--image p…] --json --skip-git-repo-check <sandbox> [--add-dir d…] [--output-schema f]
+ * [-C dir] [--model m] [-c k=v…] [extra…] [resume <id> [--image p…]] -`.
  *
  * Every exec-level flag goes before `resume`: codex rejects `-s`, `-C` and others after it (exit 2),
  * and a resumed thread takes sandbox and model from the current flags, not from the thread, so they
@@ -28,7 +36,21 @@ export interface ExecArgsOptions {
  * avoids E2BIG (one argv element is capped at 128 KiB) and the open-stdin hang.
  */
 export function buildExecArgs(options: ExecArgsOptions): string[] {
-  const args = ["exec", "--json", "--skip-git-repo-check", ...sandboxArgs(options.sandbox)];
+  const images = (options.images ?? []).flatMap((path) => ["--image", path]);
+  const resuming = options.resumeThreadId !== undefined;
+  // exec's --image takes several values and would swallow a following "-" or `resume`; on a new
+  // turn it therefore goes first, before any other flag. resume's --image takes one value.
+  const args = ["exec", ...(resuming ? [] : images), "--json", "--skip-git-repo-check"];
+  args.push(...sandboxArgs(options.sandbox));
+  if (options.sandbox === "workspace-write") {
+    for (const dir of options.writableDirs ?? []) args.push("--add-dir", dir);
+    if (options.networkAccess !== undefined) {
+      args.push("-c", `sandbox_workspace_write.network_access=${options.networkAccess}`);
+    }
+  }
+  if (options.outputSchemaPath !== undefined) {
+    args.push("--output-schema", options.outputSchemaPath);
+  }
   if (options.workspace !== undefined) args.push("-C", options.workspace);
   if (options.model !== undefined) args.push("--model", options.model);
   for (const assignment of options.configOverrides ?? []) args.push("-c", assignment);
@@ -36,7 +58,9 @@ export function buildExecArgs(options: ExecArgsOptions): string[] {
     for (const assignment of mcpServerOverrides(server)) args.push("-c", assignment);
   }
   args.push(...(options.extraArgs ?? []));
-  if (options.resumeThreadId !== undefined) args.push("resume", options.resumeThreadId);
+  if (options.resumeThreadId !== undefined) {
+    args.push("resume", options.resumeThreadId, ...images);
+  }
   args.push("-");
   return args;
 }

@@ -7,18 +7,21 @@ import { isAbsolute } from "node:path";
 import { checkLiteralOverride } from "../config/config-overrides.js";
 import {
   DEFAULT_MODEL_ID,
-  SANDBOX_MODES,
   type SandboxMode,
   type ThreadLostPolicy,
 } from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
+import { modelSettingsAssignments, reasoningEffortAssignment } from "../config/model-knobs.js";
 import type { AppErrorCode } from "../errors.js";
 import { isAppError } from "../errors.js";
 import { validateAgentId } from "../store/agent-id.js";
 import { detectAuth } from "./auth-status.js";
 import type { CodexBinaryStatus } from "./binary.js";
 import type { TurnError } from "./canonical-event.js";
+import { compileOutputSchema, type OutputSchema } from "./output-schema.js";
 import { planProvider, type ProviderSetup } from "./provider-setup.js";
+import { resolveSandboxPolicy, type SandboxPolicy } from "./sandbox-policy.js";
+import { type CheckedImage, checkImages } from "./turn-images.js";
 import type { TurnRequest } from "./turn-request.js";
 
 /** codex rejects a user input over this many characters at turn/start, after printing a thread id. */
@@ -43,6 +46,16 @@ export interface TurnPlan {
   threadLostPolicy: ThreadLostPolicy;
   /** Where model requests go: codex environment changes and the secrets to scrub. */
   provider: ProviderSetup;
+  /** The effective sandbox policy (turn_started), re-sent on every turn. */
+  policy: SandboxPolicy;
+  /** The prompt's images, checked. */
+  images: CheckedImage[];
+  /** The final message's JSON Schema, compiled. */
+  outputSchema: OutputSchema | undefined;
+  /** Run the turn in the agent's git worktree. */
+  worktree: { enabled: boolean; baseRef: string };
+  /** Bound of the turn's unified diff; 0 collects none. */
+  diffMaxBytes: number;
 }
 
 /** What planTurn needs besides the request, the config and the binary. */
@@ -105,13 +118,31 @@ export async function planTurn(
   }
   const cliModel = cliModelFor(config, modelId);
 
-  const sandbox = request.options.sandbox ?? config.sandbox;
-  if (!(SANDBOX_MODES as readonly string[]).includes(sandbox)) {
-    return fail(
-      "REQUEST_INVALID",
-      `sandbox "${sandbox}" is not one of ${SANDBOX_MODES.join(", ")}`,
-    );
+  const policy = await resolveSandboxPolicy(config, request.options);
+  if (!policy.ok) return fail("REQUEST_INVALID", policy.message);
+  const sandbox = policy.policy.sandbox;
+
+  // Model knobs sit between the configured overrides and the turn's own, which win over them.
+  const knobs: string[] = [];
+  const effort = request.options.reasoningEffort ?? config.reasoningEffort;
+  if (effort !== undefined) {
+    const checked = reasoningEffortAssignment(effort);
+    if (!checked.ok) return fail("REQUEST_INVALID", checked.message);
+    knobs.push(...checked.assignments);
   }
+  if (request.options.modelSettings !== undefined) {
+    const checked = modelSettingsAssignments(request.options.modelSettings);
+    if (!checked.ok) return fail("REQUEST_INVALID", checked.message);
+    knobs.push(...checked.assignments);
+  }
+  let outputSchema: OutputSchema | undefined;
+  if (request.options.outputSchemaJson !== undefined) {
+    const compiled = compileOutputSchema(request.options.outputSchemaJson);
+    if (!compiled.ok) return fail("OUTPUT_SCHEMA_INVALID", compiled.message);
+    outputSchema = compiled.schema;
+  }
+  const images = await checkImages(request.images ?? [], request.workspace);
+  if (!images.ok) return fail("IMAGE_INVALID", images.message);
 
   const turnOverrides: string[] = [];
   for (const [key, literal] of Object.entries(request.options.configOverrides ?? {})) {
@@ -135,7 +166,12 @@ export async function planTurn(
     }
   }
   // The endpoint's provider overrides the config's; the turn's own overrides win over both.
-  const overrides = [...config.configOverrides, ...provider.value.overrides, ...turnOverrides];
+  const overrides = [
+    ...config.configOverrides,
+    ...provider.value.overrides,
+    ...knobs,
+    ...turnOverrides,
+  ];
 
   const turnTimeoutMs = request.options.turnTimeoutMs ?? config.timeouts.turnMs;
   if (!Number.isFinite(turnTimeoutMs) || turnTimeoutMs <= 0) {
@@ -161,6 +197,11 @@ export async function planTurn(
       modelId,
       cliModel: provider.value.cliModel,
       sandbox: sandbox as SandboxMode,
+      policy: policy.policy,
+      images: images.images,
+      outputSchema,
+      worktree: request.options.worktree ?? config.worktree,
+      diffMaxBytes: config.diffMaxBytes,
       configOverrides: overrides,
       turnTimeoutMs,
       idleTimeoutMs,

@@ -10,6 +10,7 @@ import { LineSplitter } from "../jsonl/line-splitter.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
 import { TurnRollout } from "../rollout/turn-rollout.js";
+import type { TurnDiff } from "../git/turn-diff.js";
 import type { ThreadStore } from "../store/thread-store.js";
 import type { UsageStore } from "../store/usage-store.js";
 import { codexHomeForAgent, prepareAgentCodexHome } from "./agent-codex-home.js";
@@ -26,11 +27,13 @@ import { buildChildEnv } from "./child-env.js";
 import { classifyCodexError, classifyNetworkStall } from "./error-classifier.js";
 import { CodexEventMapper, type MapperOutput } from "./event-mapper.js";
 import { buildExecArgs } from "./exec-args.js";
+import { checkStructuredOutput } from "./output-schema.js";
 import type { McpServerRegistration } from "./mcp-server-overrides.js";
 import { redactEvent } from "./redact-event.js";
 import { findRolloutFile } from "./rollout-locator.js";
 import { planTurn, type TurnPlan } from "./turn-plan.js";
 import type { TurnRequest } from "./turn-request.js";
+import { finishTurnDiff, prepareTurnSetup, type TurnSetup } from "./turn-setup.js";
 import { TurnWatchdog } from "./turn-watchdog.js";
 import { computeUsageDelta } from "./usage-delta.js";
 
@@ -122,7 +125,19 @@ export async function* runTurn(
       return;
     }
   }
-  const turn = new Turn(planned.plan, deps, signal, startedAt);
+  // Scratch files, the worktree and the diff's start snapshot (turn-setup.ts).
+  const setup = await prepareTurnSetup(planned.plan, deps.config.stateDir);
+  if (!setup.ok) {
+    claim.release();
+    yield { kind: "error", error: setup.error };
+    yield endEvent(startedAt, {
+      outcome: "failed",
+      message: setup.error.message,
+      error: setup.error,
+    });
+    return;
+  }
+  const turn = new Turn(planned.plan, deps, signal, startedAt, setup.setup);
   const secrets = planned.plan.provider.secrets;
   try {
     // Keys given to codex are scrubbed from everything the turn reports, whatever printed them.
@@ -131,7 +146,8 @@ export async function* runTurn(
     claim.markStopping();
     // Runs when the consumer stopped early too: the process must not outlive the turn.
     turn.stop();
-    void turn.exited.then(() => claim.release());
+    // codex has read the images and the schema by then; the agent's next turn waits for this.
+    void turn.exited.then(() => setup.setup.cleanup()).finally(() => claim.release());
   }
 }
 
@@ -143,6 +159,8 @@ interface EndFields {
   usage?: Usage | undefined;
   error?: TurnError | undefined;
   result?: ProcessResult | undefined;
+  structuredOutputJson?: string | undefined;
+  diff?: TurnDiff | undefined;
 }
 
 function endEvent(startedAt: number, fields: EndFields): TurnEnd {
@@ -159,6 +177,10 @@ function endEvent(startedAt: number, fields: EndFields): TurnEnd {
   if (fields.error !== undefined) end.error = fields.error;
   if (fields.result?.exitCode !== undefined) end.exitCode = fields.result.exitCode;
   if (fields.result?.signal !== undefined) end.signal = fields.result.signal;
+  if (fields.structuredOutputJson !== undefined) {
+    end.structuredOutputJson = fields.structuredOutputJson;
+  }
+  if (fields.diff !== undefined) end.diff = fields.diff;
   return end;
 }
 
@@ -221,7 +243,19 @@ class Turn {
   #completed = false;
   #failure: TurnError | undefined;
 
-  constructor(plan: TurnPlan, deps: TurnDeps, signal: AbortSignal, startedAt: number) {
+  /** Scratch files, cwd and diff snapshot of this turn (turn-setup.ts). */
+  readonly #setup: TurnSetup;
+  /** Structured output and diff, gathered once codex has exited. */
+  #endExtras: Pick<EndFields, "structuredOutputJson" | "diff"> = {};
+
+  constructor(
+    plan: TurnPlan,
+    deps: TurnDeps,
+    signal: AbortSignal,
+    startedAt: number,
+    setup: TurnSetup,
+  ) {
+    this.#setup = setup;
     this.#plan = plan;
     this.#deps = deps;
     this.#signal = signal;
@@ -318,11 +352,16 @@ class Turn {
     const args = buildExecArgs({
       sandbox: plan.sandbox,
       model: plan.cliModel,
-      workspace: plan.workspace,
+      workspace: this.#setup.cwd,
       configOverrides: plan.configOverrides,
       mcpServers: this.#deps.mcpServers,
       extraArgs: config.extraArgs,
       resumeThreadId: this.#resumeId,
+      // Re-asserted on every turn, resumed or not (codex does not restore them on resume).
+      writableDirs: plan.policy.writableDirs,
+      networkAccess: plan.policy.networkAccess,
+      images: this.#setup.imagePaths,
+      outputSchemaPath: this.#setup.outputSchemaPath,
     });
     this.#logger.info(
       {
@@ -340,7 +379,7 @@ class Turn {
     const child = superviseProcess({
       file: binary.path,
       args,
-      cwd: plan.workspace,
+      cwd: this.#setup.cwd,
       env: buildChildEnv(this.#deps.env ?? process.env, {
         codexHome: config.perAgentCodexHome
           ? codexHomeForAgent(config, plan.agentId, this.#deps.env)
@@ -549,6 +588,8 @@ class Turn {
       model: this.#plan.cliModel ?? "",
       sandbox: this.#plan.sandbox,
       codexVersion: this.#deps.binary.version,
+      worktreePath: this.#setup.worktreePath,
+      policy: this.#plan.policy,
     };
   }
 
@@ -681,8 +722,15 @@ class Turn {
       },
       "codex exited",
     );
+    yield* this.#collectDiff();
     const common = { result, usage: this.#turnUsage };
     if (this.#completed) {
+      const invalid = this.#checkStructuredOutput();
+      if (invalid !== undefined) {
+        yield { kind: "error", error: invalid };
+        yield this.#end({ ...common, outcome: "failed", message: invalid.message, error: invalid });
+        return;
+      }
       yield this.#end({ ...common, outcome: "completed", message: "turn completed" });
       return;
     }
@@ -786,9 +834,39 @@ class Turn {
     }
   }
 
+  /** What codex changed in the working tree since the turn's start snapshot. */
+  async *#collectDiff(): AsyncGenerator<CanonicalEvent, void, undefined> {
+    const outcome = await finishTurnDiff(this.#setup, this.#plan.diffMaxBytes);
+    if (outcome === undefined) return;
+    this.#endExtras.diff = outcome.diff;
+    if (outcome.reason !== undefined) {
+      this.#logger.warn({ reason: outcome.reason }, "turn diff unavailable");
+      yield notice("warning", `the turn's diff is unavailable: ${outcome.reason}`);
+    }
+  }
+
+  /** With an output schema: the final message checked against it; returns the error if not. */
+  #checkStructuredOutput(): TurnError | undefined {
+    const schema = this.#plan.outputSchema;
+    if (schema === undefined) return undefined;
+    const checked = checkStructuredOutput(schema, this.#mapper.finalText);
+    if (checked.ok) {
+      this.#endExtras.structuredOutputJson = checked.json;
+      return undefined;
+    }
+    // The model answered, but not in the shape asked for; another attempt may well succeed.
+    return {
+      class: "internal",
+      code: "STRUCTURED_OUTPUT_INVALID",
+      message: checked.message,
+      retryable: true,
+    };
+  }
+
   #end(fields: EndFields): TurnEnd {
     this.#finished = true;
     return endEvent(this.#startedAt, {
+      ...this.#endExtras,
       ...fields,
       threadId: this.#threadId,
       finalText: this.#mapper.finalText,

@@ -3,18 +3,28 @@ import { isAbsolute } from "node:path";
 
 import {
   type EndpointOverride as EndpointOverridePb,
+  type Message,
   Message_Role,
   type StartTurn,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import type { EndpointOverride, TurnOptions, TurnRequest } from "../codex/turn-request.js";
+import type {
+  EndpointOverride,
+  ImageInput,
+  TurnOptions,
+  TurnRequest,
+} from "../codex/turn-request.js";
 import { AppError } from "../errors.js";
 import { validateHostTools } from "../mcp/host-tools.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */
 function promptOf(start: StartTurn): string {
+  return promptMessage(start).text;
+}
+
+function promptMessage(start: StartTurn): Message {
   for (let i = start.conversation.length - 1; i >= 0; i--) {
     const message = start.conversation[i];
-    if (message?.role === Message_Role.USER) return message.text;
+    if (message?.role === Message_Role.USER) return message;
   }
   throw new AppError(
     "PROMPT_INVALID",
@@ -45,7 +55,36 @@ function optionsOf(start: StartTurn): TurnOptions {
   }
   const endpoint = endpointOf(wire.endpoint);
   if (endpoint !== undefined) options.endpoint = endpoint;
+  if (wire.writableDirs.length > 0) options.writableDirs = [...wire.writableDirs];
+  if (wire.networkAccess !== undefined) options.networkAccess = wire.networkAccess;
+  if (wire.outputSchemaJson !== "") options.outputSchemaJson = wire.outputSchemaJson;
+  if (wire.reasoningEffort !== "") options.reasoningEffort = wire.reasoningEffort;
+  if (wire.worktree !== undefined) {
+    options.worktree = { enabled: wire.worktree.enabled, baseRef: wire.worktree.baseRef };
+  }
+  if (Object.keys(wire.modelSettings).length > 0) {
+    options.modelSettings = { ...wire.modelSettings };
+  }
   return options;
+}
+
+/** The prompt's image attachments; images on earlier messages are already in codex's thread. */
+function imagesOf(message: Message): ImageInput[] {
+  return message.images.map((image, index) => {
+    const mimeType = image.mimeType;
+    switch (image.source.case) {
+      case "path":
+        return { source: "path", path: image.source.value, mimeType };
+      case "data":
+        return { source: "data", data: image.source.value, mimeType };
+      default:
+        throw new AppError(
+          "IMAGE_INVALID",
+          `image ${index + 1} of the prompt has neither a path nor data`,
+          { fields: [`conversation.images.${index}`] },
+        );
+    }
+  });
 }
 
 // Empty strings and maps mean "not overridden", as proto3 cannot tell them apart.
@@ -79,12 +118,14 @@ export function turnRequestFromProto(start: StartTurn): TurnRequest {
       inputSchemaJson: tool.inputSchemaJson,
     })),
   );
+  const images = imagesOf(promptMessage(start));
   return {
     agentId,
     workspace,
     model: start.model,
     prompt: promptOf(start),
     options: optionsOf(start),
+    ...(images.length === 0 ? {} : { images }),
     ...(hostTools.length === 0 ? {} : { hostTools }),
   };
 }

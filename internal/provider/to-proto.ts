@@ -130,6 +130,8 @@ function eventBody(event: CanonicalEvent): EventInit {
           model: event.model,
           sandbox: event.sandbox,
           codexVersion: event.codexVersion,
+          worktreePath: event.worktreePath ?? "",
+          ...(event.policy === undefined ? {} : { policy: event.policy }),
         },
       };
     case "text":
@@ -202,6 +204,10 @@ function eventBody(event: CanonicalEvent): EventInit {
           stderrTail: event.stderrTail,
           ...(event.error === undefined ? {} : { error: errorToProto(event.error) }),
           durationMs: BigInt(Math.max(0, Math.round(event.durationMs))),
+          structuredOutputJson: event.structuredOutputJson ?? "",
+          ...(event.diff === undefined
+            ? {}
+            : { diff: { ...event.diff, bytes: BigInt(event.diff.bytes) } }),
         },
       };
   }

@@ -10,17 +10,20 @@ import { isZstdPath, zstdDecompress } from "./zstd.js";
 /** Bytes read per chunk. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** The file's bytes from `start` to its current end, in fresh (never reused) buffers. */
+/**
+ * The file's bytes from `start` to its size when opened (what is appended meanwhile is left for the
+ * next read), in fresh buffers: callers may keep views into earlier chunks.
+ */
 export async function* readFileFrom(
   path: string,
   start = 0,
 ): AsyncGenerator<Buffer, void, undefined> {
   const handle = await open(path, "r");
   try {
+    const { size } = await handle.stat();
     let position = start;
-    for (;;) {
-      // A fresh buffer per read: callers may keep views into earlier chunks.
-      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    while (position < size) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) return;
       position += bytesRead;

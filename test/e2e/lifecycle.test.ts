@@ -163,7 +163,14 @@ async function startBehindProxy(script: MockScript) {
   });
   cleanups.push(async () => proxy.kill("SIGKILL"));
   const lines = proxyLines(proxy);
-  const { pid, handshake } = (await lines.next()) as { pid: number; handshake: string };
+  const first = (await Promise.race([
+    lines.next(),
+    new Promise((resolve) => setTimeout(() => resolve({ timeout: true }), 15_000)),
+  ])) as { pid: number; handshake: string } | { exit: unknown } | { timeout: true };
+  if (!("handshake" in first)) {
+    throw new Error(`the plugin behind the proxy did not hand-shake: ${JSON.stringify(first)}`);
+  }
+  const { pid, handshake } = first;
   cleanups.push(async () => {
     if (isAlive(pid)) process.kill(pid, "SIGKILL");
   });
@@ -221,6 +228,7 @@ describe("host death and shutdown", () => {
     behind.proxy.kill("SIGKILL");
     await waitUntil("the plugin to exit", () => (isAlive(behind.pid) ? undefined : true), 5000);
     const exitMs = performance.now() - killedAt;
+    process.stdout.write(`FIGURE host-sigkill exit_ms=${Math.round(exitMs)}\n`);
     expect(exitMs).toBeLessThan(2000);
     expect(await turnProcesses(m, behind.workspace)).toEqual([]);
     expect(existsSync(behind.socket)).toBe(false);
@@ -237,6 +245,7 @@ describe("host death and shutdown", () => {
     const writeAt = performance.now();
     await behind.client.resetThread({ agentId: "someone-else" }).catch(() => undefined);
     await waitUntil("the plugin to exit", () => (isAlive(behind.pid) ? undefined : true), 5000);
+    process.stdout.write(`FIGURE stdio-closed exit_ms=${Math.round(performance.now() - writeAt)}\n`);
     expect(performance.now() - writeAt).toBeLessThan(2000);
     expect(await turnProcesses(m, behind.workspace)).toEqual([]);
     expect(existsSync(behind.socket)).toBe(false);
@@ -260,6 +269,7 @@ describe("host death and shutdown", () => {
           : (process.kill(harness.plugin.process.pid as number, "SIGTERM"),
             await harness.plugin.exited);
       const exitMs = performance.now() - startedAt;
+      process.stdout.write(`FIGURE ${how} exit_ms=${Math.round(exitMs)} plugin_reported=${Math.round(exit.durationMs)}\n`);
       await turn;
       expect(exit).toMatchObject({ exitCode: 0, signal: null });
       expect(exitMs).toBeLessThan(2000);
@@ -481,6 +491,7 @@ describe("started and cancelled in a loop", () => {
     const m = marker();
     const harness = await startHarness({ script: cancelLoopScript(m) });
     const result = await runCancelLoop(harness, 9, m);
+    process.stdout.write(`FIGURE cancel-loop ${JSON.stringify(result)}\n`);
     expect(result.orphans).toEqual([]);
     expect(result.after.descendants).toBe(0);
     expect(result.after.fds).toBeLessThanOrEqual(result.before.fds + 2);

@@ -1,0 +1,118 @@
+// What a turn prepares on disk before codex starts, and takes down after it exits: the turn's
+// private scratch directory (staged images, the output schema file, the diff snapshot's index and
+// objects), the agent's worktree when the policy asks for one, and the start snapshot of the diff.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { ensureAgentWorktree } from "../git/agent-worktree.js";
+import { type DiffOutcome, TurnDiffTracker } from "../git/turn-diff.js";
+import { agentDirName } from "../store/agent-id.js";
+import type { TurnError } from "./canonical-event.js";
+import { stageImages } from "./turn-images.js";
+import type { TurnPlan } from "./turn-plan.js";
+
+export interface TurnSetup {
+  /** codex's cwd and `-C`: the workspace, or its place in the agent's worktree. */
+  cwd: string;
+  /** The agent's worktree root; "" when the turn runs in the workspace. */
+  worktreePath: string;
+  /** Files for --image, in the prompt's order. */
+  imagePaths: string[];
+  /** The --output-schema file. */
+  outputSchemaPath: string | undefined;
+  /** The diff's start snapshot, or the outcome to report; undefined when diffs are off. */
+  diff: TurnDiffTracker | DiffOutcome | undefined;
+  /** Removes the scratch directory; never throws. */
+  cleanup(): Promise<void>;
+}
+
+export type SetupResult = { ok: true; setup: TurnSetup } | { ok: false; error: TurnError };
+
+/** `<state_dir>/agents/<agent>/<name>`: the per-agent places this module uses. */
+export function agentPath(stateDir: string, agentId: string, name: string): string {
+  return join(stateDir, "agents", agentDirName(agentId), name);
+}
+
+/**
+ * Prepares the turn. The scratch directory has a fixed per-agent name and is emptied first, so a
+ * plugin that crashed mid-turn leaves nothing behind after the agent's next turn; one turn at a
+ * time per agent makes the fixed name safe.
+ */
+export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promise<SetupResult> {
+  const scratchDir = agentPath(stateDir, plan.agentId, "turn-scratch");
+  const cleanup = () => rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  try {
+    await rm(scratchDir, { recursive: true, force: true });
+    await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+
+    let cwd = plan.workspace;
+    let worktreePath = "";
+    if (plan.worktree.enabled) {
+      const worktree = await ensureAgentWorktree({
+        workspace: plan.workspace,
+        path: agentPath(stateDir, plan.agentId, "worktree"),
+        baseRef: plan.worktree.baseRef,
+      });
+      if (!worktree.ok) {
+        await cleanup();
+        return {
+          ok: false,
+          error: {
+            class: "precondition",
+            code: "WORKTREE_FAILED",
+            message: worktree.message,
+            retryable: false,
+          },
+        };
+      }
+      cwd = worktree.worktree.cwd;
+      worktreePath = worktree.worktree.path;
+    }
+
+    const imagePaths = await stageImages(plan.images, scratchDir);
+    let outputSchemaPath: string | undefined;
+    if (plan.outputSchema !== undefined) {
+      outputSchemaPath = join(scratchDir, "output-schema.json");
+      await writeFile(outputSchemaPath, plan.outputSchema.json, { mode: 0o600 });
+    }
+    // A diff that cannot be had never fails the turn; turn_end says "unavailable" and why.
+    const diff =
+      plan.diffMaxBytes > 0
+        ? await TurnDiffTracker.start({ cwd, scratchDir: join(scratchDir, "diff") }).catch(
+            (error: unknown) => unavailableDiff(error),
+          )
+        : undefined;
+    return {
+      ok: true,
+      setup: { cwd, worktreePath, imagePaths, outputSchemaPath, diff, cleanup },
+    };
+  } catch (error) {
+    await cleanup();
+    return {
+      ok: false,
+      error: {
+        class: "internal",
+        code: "INTERNAL",
+        message: `could not prepare the turn in ${scratchDir}: ${error instanceof Error ? error.message : String(error)}`,
+        retryable: false,
+      },
+    };
+  }
+}
+
+/** The end of the turn's diff; undefined when diffs are off. */
+export async function finishTurnDiff(
+  setup: TurnSetup,
+  maxBytes: number,
+): Promise<DiffOutcome | undefined> {
+  if (setup.diff === undefined) return undefined;
+  if (!(setup.diff instanceof TurnDiffTracker)) return setup.diff;
+  return setup.diff.finish(maxBytes).catch((error: unknown) => unavailableDiff(error));
+}
+
+function unavailableDiff(error: unknown): DiffOutcome {
+  return {
+    diff: { status: "unavailable", unified: "", files: [], bytes: 0 },
+    reason: error instanceof Error ? error.message : String(error),
+  };
+}
