@@ -228,7 +228,6 @@ describe("host death and shutdown", () => {
     behind.proxy.kill("SIGKILL");
     await waitUntil("the plugin to exit", () => (isAlive(behind.pid) ? undefined : true), 5000);
     const exitMs = performance.now() - killedAt;
-    process.stdout.write(`FIGURE host-sigkill exit_ms=${Math.round(exitMs)}\n`);
     expect(exitMs).toBeLessThan(2000);
     expect(await turnProcesses(m, behind.workspace)).toEqual([]);
     expect(existsSync(behind.socket)).toBe(false);
@@ -245,7 +244,6 @@ describe("host death and shutdown", () => {
     const writeAt = performance.now();
     await behind.client.resetThread({ agentId: "someone-else" }).catch(() => undefined);
     await waitUntil("the plugin to exit", () => (isAlive(behind.pid) ? undefined : true), 5000);
-    process.stdout.write(`FIGURE stdio-closed exit_ms=${Math.round(performance.now() - writeAt)}\n`);
     expect(performance.now() - writeAt).toBeLessThan(2000);
     expect(await turnProcesses(m, behind.workspace)).toEqual([]);
     expect(existsSync(behind.socket)).toBe(false);
@@ -269,7 +267,6 @@ describe("host death and shutdown", () => {
           : (process.kill(harness.plugin.process.pid as number, "SIGTERM"),
             await harness.plugin.exited);
       const exitMs = performance.now() - startedAt;
-      process.stdout.write(`FIGURE ${how} exit_ms=${Math.round(exitMs)} plugin_reported=${Math.round(exit.durationMs)}\n`);
       await turn;
       expect(exit).toMatchObject({ exitCode: 0, signal: null });
       expect(exitMs).toBeLessThan(2000);
@@ -491,7 +488,6 @@ describe("started and cancelled in a loop", () => {
     const m = marker();
     const harness = await startHarness({ script: cancelLoopScript(m) });
     const result = await runCancelLoop(harness, 9, m);
-    process.stdout.write(`FIGURE cancel-loop ${JSON.stringify(result)}\n`);
     expect(result.orphans).toEqual([]);
     expect(result.after.descendants).toBe(0);
     expect(result.after.fds).toBeLessThanOrEqual(result.before.fds + 2);
