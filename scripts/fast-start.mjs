@@ -18,6 +18,7 @@
 // Stack traces keep the file's own line numbers, and the linked source map is shifted to match.
 import { spawnSync } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { basename } from "node:path";
 
 import * as acorn from "acorn";
@@ -48,9 +49,9 @@ const LOADER = `"use strict";
   let code;
   let cachedData;
   try {
-    code = read(@CODE_START@, @CODE_END@).latin1Slice().replaceAll("${"*\\x01"}", "*/");
+    code = read(@CODE_START@, @CODE_END@).toString("latin1").replaceAll("${"*\\x01"}", "*/");
     if (@CACHE_END@ > @CACHE_START@) {
-      cachedData = Buffer.from(read(@CACHE_START@, @CACHE_END@).latin1Slice(), "base64");
+      cachedData = Buffer.from(read(@CACHE_START@, @CACHE_END@).toString("latin1"), "base64");
     }
   } finally {
     closeSync(fd);
@@ -61,7 +62,6 @@ const LOADER = `"use strict";
       filename: __filename,
       lineOffset: @LINE_OFFSET@,
       cachedData,
-      importModuleDynamically: (specifier) => import(specifier),
     },
   );
   if (process.env.PLEXUM_FAST_START_TRACE === "1") {
@@ -77,6 +77,29 @@ const LOADER = `"use strict";
   script.runInThisContext()(exports, require, module, __filename, __dirname);
 })();
 `;
+
+/**
+ * esbuild plugin: `import("node:fs")` stays a real dynamic import in a CommonJS bundle, which code
+ * compiled by vm.Script cannot run in Node 20 (it needs --experimental-vm-modules). This turns such
+ * imports of built-in modules into bundled modules that re-export `require("node:fs")`.
+ */
+export const builtinDynamicImports = {
+  name: "builtin-dynamic-imports",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      if (!builtinModules.includes(args.path.replace(/^node:/, ""))) return undefined;
+      return { path: args.path, namespace: "builtin-import" };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: "builtin-import" }, (args) => {
+      const name = JSON.stringify(args.path);
+      return {
+        contents: `export * from ${name};\nexport { default } from ${name};\n`,
+        loader: "js",
+      };
+    });
+  },
+};
 
 function fill(text, values) {
   return text.replace(/@([A-Z_]+)@/g, (_, name) => {
@@ -147,36 +170,33 @@ export function toAscii(code) {
   return out + code.slice(last);
 }
 
-/**
- * Runs the packed executable's bundle in a fresh `node` (the one in the shebang) and returns the
- * V8 code cache it produced. `run: true` evaluates the bundle first with no plugin cookie, so the
- * cache also holds the code of every module the start-up path initialises (the plugin then stops
- * at go-plugin's cookie check and exits 1, before binding anything); otherwise compile only.
- */
-function makeCodeCache(node, file, run) {
-  const maker = `
-    const { readFileSync, writeFileSync } = require("node:fs");
-    const { Script } = require("node:vm");
-    const [file, out, run] = process.argv.slice(1);
-    const text = readFileSync(file, "latin1");
-    const start = Number(/lineOffset: (\\d+)/.test(text) && text.match(/read\\((\\d+) *, (\\d+) *\\)/)[1]);
-    const end = Number(text.match(/read\\((\\d+) *, (\\d+) *\\)/)[2]);
-    const lineOffset = Number(text.match(/lineOffset: (\\d+)/)[1]);
-    const code = text.slice(start, end).replaceAll("*\\x01", "*/");
-    const script = new Script(
-      "(function (exports, require, module, __filename, __dirname) {\\n" + code + "\\n})",
-      { filename: file, lineOffset, importModuleDynamically: (specifier) => import(specifier) },
-    );
-    const write = () => writeFileSync(out, script.createCachedData());
-    if (run !== "run") {
-      write();
-    } else {
-      process.on("exit", write);
-      const m = { exports: {}, id: ".", filename: file, loaded: false, children: [], paths: [] };
-      process.argv[1] = file;
-      script.runInThisContext()(m.exports, require, m, file, require("node:path").dirname(file));
-    }
-  `;
+// Compiles the bundle exactly as the loader does, in a fresh `node` (the one in the shebang, with
+// no NODE_OPTIONS, so V8's flags match a normal start), and returns the code cache. `run` first
+// evaluates the bundle with no plugin cookie, so the cache also holds the code of every module the
+// start-up path initialises; the plugin then stops at go-plugin's cookie check and exits 1, before
+// binding anything. Otherwise the cache holds only what V8 compiles eagerly.
+const CACHE_MAKER = `
+  const { readFileSync, writeFileSync } = require("node:fs");
+  const { dirname } = require("node:path");
+  const { Script } = require("node:vm");
+  const [file, out, start, end, lineOffset, mode] = process.argv.splice(1);
+  process.argv.push(file);
+  const code = readFileSync(file).toString("latin1", Number(start), Number(end)).replaceAll("*\\x01", "*/");
+  const script = new Script(
+    "(function (exports, require, module, __filename, __dirname) {\\n" + code + "\\n})",
+    { filename: file, lineOffset: Number(lineOffset) },
+  );
+  const write = () => writeFileSync(out, script.createCachedData());
+  if (mode === "run") {
+    process.on("exit", write);
+    const m = { exports: {}, id: ".", filename: file, loaded: false, children: [], paths: [] };
+    script.runInThisContext()(m.exports, require, m, file, dirname(file));
+  } else {
+    write();
+  }
+`;
+
+async function makeCodeCache(node, file, layout, run) {
   const out = `${file}.code-cache`;
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
@@ -184,7 +204,8 @@ function makeCodeCache(node, file, run) {
       delete env[name];
     }
   }
-  const child = spawnSync(node, ["-e", maker, file, out, run ? "run" : "compile"], {
+  const args = [file, out, layout.codeStart, layout.codeEnd, layout.lineOffset];
+  const child = spawnSync(node, ["-e", CACHE_MAKER, ...args.map(String), run ? "run" : "compile"], {
     env,
     encoding: "utf8",
     timeout: 60_000,
@@ -193,7 +214,15 @@ function makeCodeCache(node, file, run) {
   if (child.stdout !== "") {
     throw new Error(`fast-start: the bundle wrote to stdout while making its code cache:\n${child.stdout}`);
   }
-  return readFile(out).finally(() => rm(out, { force: true }));
+  try {
+    return await readFile(out);
+  } catch (error) {
+    throw new Error(`fast-start: no code cache was made (exit ${child.status}):\n${child.stderr}`, {
+      cause: error,
+    });
+  } finally {
+    await rm(out, { force: true });
+  }
 }
 
 /**
@@ -250,7 +279,9 @@ export async function packFastStart({ file, node, run }) {
   };
 
   await writeFile(file, layout(""));
-  const cache = (await makeCodeCache(node, file, run)).toString("base64");
+  const cache = (await makeCodeCache(node, file, { codeStart, codeEnd, lineOffset }, run)).toString(
+    "base64",
+  );
   await writeFile(file, layout(cache));
 
   // esbuild's map counts its #! line as line 1; the bundle now starts after the loader.

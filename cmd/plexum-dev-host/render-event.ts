@@ -39,7 +39,8 @@ export function renderEvent(event: TurnEvent): string {
     case "turnStarted":
       return (
         `▶ turn started — thread ${body.value.threadId} (${body.value.resumed ? "resumed" : "new"}), ` +
-        `model ${body.value.model || "codex default"}, sandbox ${body.value.sandbox}`
+        `model ${body.value.model || "codex default"}, sandbox ${body.value.sandbox}` +
+        (body.value.worktreePath === "" ? "" : `, worktree ${body.value.worktreePath}`)
       );
     case "text":
       return `💬 ${body.value.text}`;
@@ -94,6 +95,10 @@ export function renderEvent(event: TurnEvent): string {
       const lines = [`■ turn ${outcome} in ${end.durationMs} ms — ${end.message || "ok"}`];
       if (end.usage !== undefined) lines.push(`  usage: ${usageLine(end.usage)}`);
       if (end.error !== undefined) lines.push(`  error: ${errorLine(end.error)}`);
+      if (end.structuredOutputJson !== "") lines.push(`  output: ${end.structuredOutputJson}`);
+      if (end.diff !== undefined && end.diff.status !== "not_git") {
+        lines.push(`  diff (${end.diff.status}): ${end.diff.files.join(", ") || "no changes"}`);
+      }
       if (end.outcome === TurnEnd_Outcome.CRASHED && end.stderrTail !== "") {
         lines.push(`  stderr tail:\n${indent(end.stderrTail)}`);
       }

@@ -12,9 +12,7 @@ export interface OutputSchema {
 
 export type SchemaCheck = { ok: true; schema: OutputSchema } | { ok: false; message: string };
 
-export type OutputCheck =
-  | { ok: true; json: string }
-  | { ok: false; message: string };
+export type OutputCheck = { ok: true; json: string } | { ok: false; message: string };
 
 const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
 
@@ -33,7 +31,12 @@ export function compileOutputSchema(text: string): SchemaCheck {
     return { ok: false, message: "output schema must be a JSON object" };
   }
   const declared = (parsed as { $schema?: unknown }).$schema;
-  const options = { strict: false, allErrors: true, validateFormats: false, logger: false } as const;
+  const options = {
+    strict: false,
+    allErrors: true,
+    validateFormats: false,
+    logger: false,
+  } as const;
   const ajv =
     typeof declared === "string" && DRAFT_2020.test(declared)
       ? new Ajv2020(options)
@@ -52,7 +55,10 @@ export function compileOutputSchema(text: string): SchemaCheck {
 /** Checks the final message: JSON, and valid against the schema. Returns it as compact JSON. */
 export function checkStructuredOutput(schema: OutputSchema, finalText: string): OutputCheck {
   if (finalText.trim() === "") {
-    return { ok: false, message: "the turn ended without a final message to check against the output schema" };
+    return {
+      ok: false,
+      message: "the turn ended without a final message to check against the output schema",
+    };
   }
   let value: unknown;
   try {
@@ -75,7 +81,10 @@ export function checkStructuredOutput(schema: OutputSchema, finalText: string): 
 function describeErrors(errors: ErrorObject[] | null | undefined): string {
   const described = (errors ?? [])
     .slice(0, 5)
-    .map((error) => `${error.instancePath === "" ? "(root)" : error.instancePath} ${error.message ?? "is invalid"}`);
+    .map(
+      (error) =>
+        `${error.instancePath === "" ? "(root)" : error.instancePath} ${error.message ?? "is invalid"}`,
+    );
   const more = (errors?.length ?? 0) > 5 ? `; and ${(errors?.length ?? 0) - 5} more` : "";
   return described.join("; ") + more;
 }

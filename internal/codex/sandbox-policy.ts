@@ -2,7 +2,7 @@
 // shape reported on turn_started. It is re-sent to codex on every turn because a resumed thread
 // takes its sandbox from the current flags, not from the thread.
 import { stat } from "node:fs/promises";
-import { isAbsolute, normalize } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 
 import { SANDBOX_MODES, type SandboxMode } from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
@@ -53,13 +53,15 @@ export async function resolveSandboxPolicy(
   }
   const dirs: string[] = [];
   for (const dir of turnDirs.length > 0 ? turnDirs : config.writableDirs) {
-    if (!isAbsolute(dir)) return { ok: false, message: `writable dir "${dir}" is not an absolute path` };
+    if (!isAbsolute(dir))
+      return { ok: false, message: `writable dir "${dir}" is not an absolute path` };
     const isDirectory = await stat(dir).then(
       (info) => info.isDirectory(),
       () => false,
     );
-    if (!isDirectory) return { ok: false, message: `writable dir ${dir} is not an existing directory` };
-    const normalized = normalize(dir);
+    if (!isDirectory)
+      return { ok: false, message: `writable dir ${dir} is not an existing directory` };
+    const normalized = resolve(dir);
     if (!dirs.includes(normalized)) dirs.push(normalized);
   }
   return {

@@ -83,7 +83,7 @@ export async function checkImages(
       return fail(`${label} has ${size} bytes; at most ${MAX_IMAGE_BYTES} are accepted`);
     }
     const sniffed = sniffImageType(head);
-    if (sniffed === undefined) return fail(`${label} is not a ${typeList()} image`);
+    if (sniffed === undefined) return fail(`${label} is not a PNG, JPEG, GIF or WebP image`);
     if (declared !== "" && declared !== sniffed) {
       return fail(`${label}: mime_type says ${declared} but the content is ${sniffed}`);
     }

@@ -6,11 +6,11 @@ import type { Logger } from "pino";
 
 import type { ResolvedConfig } from "../config/load-config.js";
 import { isAppError } from "../errors.js";
+import type { TurnDiff } from "../git/turn-diff.js";
 import { LineSplitter } from "../jsonl/line-splitter.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
 import { TurnRollout } from "../rollout/turn-rollout.js";
-import type { TurnDiff } from "../git/turn-diff.js";
 import type { ThreadStore } from "../store/thread-store.js";
 import type { UsageStore } from "../store/usage-store.js";
 import { codexHomeForAgent, prepareAgentCodexHome } from "./agent-codex-home.js";
@@ -27,8 +27,8 @@ import { buildChildEnv } from "./child-env.js";
 import { classifyCodexError, classifyNetworkStall } from "./error-classifier.js";
 import { CodexEventMapper, type MapperOutput } from "./event-mapper.js";
 import { buildExecArgs } from "./exec-args.js";
-import { checkStructuredOutput } from "./output-schema.js";
 import type { McpServerRegistration } from "./mcp-server-overrides.js";
+import { checkStructuredOutput } from "./output-schema.js";
 import { redactEvent } from "./redact-event.js";
 import { findRolloutFile } from "./rollout-locator.js";
 import { planTurn, type TurnPlan } from "./turn-plan.js";
@@ -58,6 +58,9 @@ export interface TurnDeps {
 
 /** codex flushes the rollout and stops MCP servers after turn.completed; that is quick. */
 export const DEFAULT_EXIT_GRACE_MS = 10_000;
+
+/** While codex floods stdout, the rollout is read for tool calls at most this often. */
+const ROLLOUT_POLL_MS = 100;
 
 type TurnEnd = Extract<CanonicalEvent, { kind: "turn_end" }>;
 
@@ -416,12 +419,22 @@ class Turn {
       try {
         // Pull-based: while the consumer has not asked for the next event, no more is read, the
         // pipe fills and codex blocks on write instead of the plugin buffering without bound.
+        let lastPoll = Number.NEGATIVE_INFINITY;
         for await (const chunk of child.stdout) {
           for (const line of splitter.push(chunk as Buffer)) {
             for (const output of this.#mapper.mapLine(line)) yield* this.#forward(output);
           }
-          // Tool calls codex has written to its rollout by now, with their real call ids.
-          if (!this.#discardEvents) yield* this.#held(this.#rollout.poll());
+          // Tool calls codex has written to its rollout by now, with their real call ids. Each read
+          // costs a few file operations, so while codex floods stdout (more is already buffered)
+          // the rollout is read at most every ROLLOUT_POLL_MS; once codex pauses, at once.
+          const now = performance.now();
+          if (
+            !this.#discardEvents &&
+            (child.stdout.readableLength === 0 || now - lastPoll >= ROLLOUT_POLL_MS)
+          ) {
+            lastPoll = now;
+            yield* this.#held(this.#rollout.poll());
+          }
         }
       } catch (error) {
         this.#logger.warn({ err: error }, "reading codex stdout failed");

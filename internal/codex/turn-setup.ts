@@ -1,7 +1,8 @@
 // What a turn prepares on disk before codex starts, and takes down after it exits: the turn's
 // private scratch directory (staged images, the output schema file, the diff snapshot's index and
 // objects), the agent's worktree when the policy asks for one, and the start snapshot of the diff.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { ensureAgentWorktree } from "../git/agent-worktree.js";
@@ -33,17 +34,66 @@ export function agentPath(stateDir: string, agentId: string, name: string): stri
   return join(stateDir, "agents", agentDirName(agentId), name);
 }
 
+const SCRATCH_PREFIX = "plexum-turn-";
+const SCRATCH_NAME = /^plexum-turn-(\d+)-/;
+let swept = false;
+
 /**
- * Prepares the turn. The scratch directory has a fixed per-agent name and is emptied first, so a
- * plugin that crashed mid-turn leaves nothing behind after the agent's next turn; one turn at a
- * time per agent makes the fixed name safe.
+ * Removes the scratch directories of plugin processes that are gone (a SIGKILLed plugin cannot
+ * clean up after itself). Each name carries the creating pid; only this user's directories whose
+ * pid no longer exists are removed. Best effort, once per process.
+ */
+export async function sweepStaleScratch(dir = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  const uid = process.getuid?.();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = Number(SCRATCH_NAME.exec(name)?.[1] ?? Number.NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const info = await lstat(path);
+      if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Prepares the turn. The scratch directory is a private (0700) temp directory, not in state_dir:
+ * turns must keep working with a full or read-only state dir.
  */
 export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promise<SetupResult> {
-  const scratchDir = agentPath(stateDir, plan.agentId, "turn-scratch");
-  const cleanup = () => rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  let scratchDir = "";
+  const cleanup = () =>
+    scratchDir === ""
+      ? Promise.resolve()
+      : rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  if (!swept) {
+    swept = true;
+    await sweepStaleScratch();
+  }
   try {
-    await rm(scratchDir, { recursive: true, force: true });
-    await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+    scratchDir = await mkdtemp(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
 
     let cwd = plan.workspace;
     let worktreePath = "";

@@ -121,7 +121,10 @@ export const configSchema = z.strictObject({
     .number()
     .int("must be an integer")
     .nonnegative("must be 0 or more")
-    .max(MAX_DIFF_MAX_BYTES, `must be at most ${MAX_DIFF_MAX_BYTES} (gRPC's default message cap is 4 MiB)`)
+    .max(
+      MAX_DIFF_MAX_BYTES,
+      `must be at most ${MAX_DIFF_MAX_BYTES} (gRPC's default message cap is 4 MiB)`,
+    )
     .optional(),
   // Leaves are checked and rendered by config-overrides.ts, which reports exact paths.
   config_overrides: z.record(z.string(), z.unknown()).optional(),

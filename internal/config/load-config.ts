@@ -8,7 +8,6 @@ import type { ZodIssue } from "zod";
 
 import { AppError } from "../errors.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
-import type { ReasoningEffort } from "./model-knobs.js";
 import {
   configSchema,
   DEFAULT_DIFF_MAX_BYTES,
@@ -26,6 +25,7 @@ import {
   resolveEndpoint,
   resolveOpenai,
 } from "./endpoint-config.js";
+import type { ReasoningEffort } from "./model-knobs.js";
 
 export const STATE_DIR_NAME = "plexum-openai-provider";
 

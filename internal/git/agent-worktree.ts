@@ -3,7 +3,7 @@
 // not used: codex 0.169.0 refuses it on resume ("`--worktree` cannot resume an existing session"),
 // and a plain resume afterwards runs in the original cwd, not in the worktree.
 import { mkdir, realpath, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 
 import { gitFailure, runGit } from "./run-git.js";
 
@@ -77,7 +77,7 @@ export async function ensureAgentWorktree(request: WorktreeRequest): Promise<Wor
     created = true;
   }
   const root = await realpath(request.path);
-  const cwd = join(root, repo.prefix);
+  const cwd = resolve(root, repo.prefix);
   const cwdIsDirectory = await stat(cwd).then(
     (info) => info.isDirectory(),
     () => false,

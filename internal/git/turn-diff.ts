@@ -6,7 +6,7 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
-import { type GitResult, gitFailure, runGit } from "./run-git.js";
+import { gitFailure, type GitResult, runGit } from "./run-git.js";
 
 export type TurnDiffStatus = "ok" | "not_git" | "truncated" | "unavailable";
 

@@ -34,12 +34,35 @@ export class LineSplitter {
     while (start < chunk.length) {
       const newline = chunk.indexOf(NEWLINE, start);
       const end = newline === -1 ? chunk.length : newline;
-      this.#append(chunk.subarray(start, end));
+      if (newline !== -1 && this.#pendingBytes === 0 && !this.#discarding) {
+        // The whole line is in this chunk: decode it in place, without the two copies below.
+        if (end - start > this.#maxLineBytes) {
+          this.#discarding = true;
+          this.#discardedBytes = end - start;
+        } else {
+          this.#lineNumber += 1;
+          out.push({
+            kind: "line",
+            lineNumber: this.#lineNumber,
+            text: this.#decode(chunk, start, end),
+          });
+          start = newline + 1;
+          continue;
+        }
+      } else {
+        this.#append(chunk.subarray(start, end));
+      }
       if (newline === -1) break;
       out.push(this.#finishLine());
       start = newline + 1;
     }
     return out;
+  }
+
+  // A line's bytes without its trailing "\r", as text.
+  #decode(bytes: Uint8Array, start: number, end: number): string {
+    const last = end > start && bytes[end - 1] === CARRIAGE_RETURN ? end - 1 : end;
+    return this.#decoder.decode(bytes.subarray(start, last));
   }
 
   /** Flushes a final line that had no trailing newline. */
@@ -75,12 +98,9 @@ export class LineSplitter {
       this.#discardedBytes = 0;
       return { kind: "oversize", lineNumber, bytes };
     }
-    let bytes = Buffer.concat(this.#pending, this.#pendingBytes);
+    const bytes = Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CARRIAGE_RETURN) {
-      bytes = bytes.subarray(0, bytes.length - 1);
-    }
-    return { kind: "line", lineNumber, text: this.#decoder.decode(bytes) };
+    return { kind: "line", lineNumber, text: this.#decode(bytes, 0, bytes.length) };
   }
 }

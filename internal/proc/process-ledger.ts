@@ -25,6 +25,8 @@ import type { ProcessAccounting } from "./supervise.js";
 
 export const LEDGER_DIR_NAME = "processes";
 const RECORD_VERSION = 1;
+// SIGKILL rounds of the reaper; each catches what forked while the previous one was killed.
+const KILL_ROUNDS = 5;
 
 /** One process as recorded: enough to find it again and to prove it is the same one. */
 export interface LedgerProcess {
@@ -288,33 +290,24 @@ export async function reapLeftovers(
   }
   if (records.length === 0) return report;
 
-  const table = await readProcessTable();
-  const byPid = new Map(table.map((info) => [info.pid, info]));
-  const same = (entry: { pid: number; start_time: string }) =>
-    byPid.get(entry.pid)?.startTime === entry.start_time;
+  const initial = new Map((await readProcessTable()).map((info) => [info.pid, info]));
+  const alive = (entry: { pid: number; start_time: string }) =>
+    initial.get(entry.pid)?.startTime === entry.start_time;
   const myStart = BigInt(options.notAfter ?? (SELF.start_time === "" ? "0" : SELF.start_time));
 
   const leftovers: { path: string; record: LedgerRecord; targets: Map<number, ProcessInfo> }[] = [];
   for (const { path, record } of records) {
     const ownerIsUs = record.owner.pid === SELF.pid && record.owner.start_time === SELF.start_time;
-    if (ownerIsUs || same(record.owner)) {
+    if (ownerIsUs || alive(record.owner)) {
       report.ownedByLivePlugin += 1;
       continue;
     }
-    leftovers.push({ path, record, targets: findTargets(record, table, byPid, myStart) });
-  }
-  // Whatever inherited a leftover run's marker, wherever it is in the process tree now.
-  const marked = await findMarkedProcesses(
-    new Set(leftovers.map(({ record }) => record.run_marker)),
-  );
-  for (const info of marked) {
-    const leftover = leftovers.find(({ record }) => record.run_marker === info.marker);
-    if (info.pid > 1) leftover?.targets.set(info.pid, info);
+    leftovers.push({ path, record, targets: new Map() });
   }
 
   // Codex first, gently: on SIGINT it interrupts the turn, records it in the rollout and kills
   // the command sessions it started.
-  const interrupted = leftovers.filter(({ record }) => same(record.process));
+  const interrupted = leftovers.filter(({ record }) => alive(record.process));
   for (const { record } of interrupted) trySignal(record.process.pid, "SIGINT");
   if (interrupted.length > 0) {
     await waitGone(
@@ -323,16 +316,35 @@ export async function reapLeftovers(
     );
   }
 
-  for (const leftover of leftovers) {
-    for (const info of leftover.targets.values()) {
-      const current = await readProcessInfo(info.pid);
-      if (current === undefined || current.startTime !== info.startTime) continue;
-      trySignal(info.pid, "SIGKILL");
-      report.killed.push(toLedger(info));
+  // Then SIGKILL for everything of theirs, in rounds: a process forked while a round was being
+  // killed is caught by the next one (it inherited the run marker, or sits in a recorded session).
+  const markers = new Set(leftovers.map(({ record }) => record.run_marker));
+  const killed = new Map<number, ProcessInfo>();
+  for (let round = 0; round < KILL_ROUNDS; round += 1) {
+    const table = await readProcessTable();
+    const byPid = new Map(table.map((info) => [info.pid, info]));
+    const marked = await findMarkedProcesses(markers);
+    let signalled = 0;
+    for (const leftover of leftovers) {
+      const targets = findTargets(leftover.record, table, byPid, myStart);
+      for (const info of marked) {
+        if (info.marker === leftover.record.run_marker && info.pid > 1) targets.set(info.pid, info);
+      }
+      for (const info of targets.values()) {
+        leftover.targets.set(info.pid, info);
+        const current = await readProcessInfo(info.pid);
+        if (current === undefined || current.startTime !== info.startTime) continue;
+        trySignal(info.pid, "SIGKILL");
+        signalled += 1;
+        if (!killed.has(info.pid)) {
+          killed.set(info.pid, info);
+          report.killed.push(toLedger(info));
+        }
+      }
     }
+    if (signalled === 0) break;
+    await waitGone([...killed.values()].map(toLedger), options.killWaitMs ?? 2000);
   }
-  const all = leftovers.flatMap(({ targets }) => [...targets.values()].map(toLedger));
-  await waitGone(all, options.killWaitMs ?? 2000);
 
   for (const leftover of leftovers) {
     const alive: LedgerProcess[] = [];

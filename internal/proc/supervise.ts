@@ -88,6 +88,8 @@ export interface SupervisedProcess {
 }
 
 export const DEFAULT_DESCENDANT_SCAN_MS = 1000;
+// Kill rounds for processes that escaped the tree (see #sweepEscapees).
+const SWEEP_ROUNDS = 3;
 // After the child exits, how long to wait for stderr to drain before reporting.
 const STDERR_DRAIN_MS = 1000;
 
@@ -338,13 +340,21 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
 
   // Processes started after the last scan whose parents are dead now, so no tree leads to them:
   // found by the run marker they inherited, or by the session or group of a recorded command.
+  // A few rounds: one of them may fork while the previous round is being killed.
   async #sweepEscapees(): Promise<void> {
-    const marked = await findMarkedProcesses(new Set([this.#runMarker]));
     const leaders = [...this.#descendants.values()];
-    const members =
-      leaders.length === 0 ? [] : findSessionMembers(leaders, await readProcessTable());
-    for (const escapee of [...marked, ...members]) {
-      if (await isSameProcess(escapee)) trySignal(escapee.pid, "SIGKILL");
+    for (let round = 0; round < SWEEP_ROUNDS; round += 1) {
+      const marked = await findMarkedProcesses(new Set([this.#runMarker]));
+      const members =
+        leaders.length === 0 ? [] : findSessionMembers(leaders, await readProcessTable());
+      let signalled = 0;
+      for (const escapee of [...marked, ...members]) {
+        if (!(await isSameProcess(escapee))) continue;
+        trySignal(escapee.pid, "SIGKILL");
+        signalled += 1;
+      }
+      if (signalled === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 

@@ -1,5 +1,4 @@
 // plexum.provider.v1.ProviderPlugin handlers: the one place gRPC calls meet the codex backend.
-import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -49,6 +48,13 @@ const CAPABILITIES = [
   "get_usage",
   "auth_status",
   "endpoint_override",
+  // Turn options (README "Turn options").
+  "sandbox_policy",
+  "images",
+  "output_schema",
+  "reasoning_effort",
+  "turn_diff",
+  "worktree",
 ];
 
 export interface ProviderServiceOptions {
@@ -512,7 +518,10 @@ export class ProviderService {
         if (event.kind === "turn_end") end = event;
         seq += 1;
         // A cancelled call can no longer be written; the turn is stopping through `signal`.
-        if (!call.cancelled) await writeWithBackpressure(call, { event: eventToProto(event, seq) });
+        if (!call.cancelled) {
+          const full = writeWithBackpressure(call, { event: eventToProto(event, seq) });
+          if (full !== undefined) await full;
+        }
       };
       try {
         for await (const event of hostTools?.interleave(events) ?? events) await send(event);
@@ -657,20 +666,26 @@ function firstRequest(call: TurnCall): Promise<RunTurnRequest | undefined> {
   });
 }
 
-/** Writes one message and waits for the transport to drain, so a slow host slows codex down. */
-async function writeWithBackpressure(
+/**
+ * Writes one message; when the transport is full, returns a promise that settles once it drains
+ * (or the call goes away), so a slow host slows codex down. Plain listeners rather than
+ * `events.once` with an AbortSignal: that allocated an AbortError with a stack trace on every full
+ * write, a large share of the plugin's CPU when events stream fast.
+ */
+function writeWithBackpressure(
   call: TurnCall,
   message: MessageInitShape<typeof RunTurnResponseSchema>,
-): Promise<void> {
-  if (call.write(message)) return;
-  const abort = new AbortController();
-  try {
-    await Promise.race([
-      once(call, "drain", { signal: abort.signal }),
-      once(call, "cancelled", { signal: abort.signal }),
-      once(call, "close", { signal: abort.signal }),
-    ]);
-  } finally {
-    abort.abort();
-  }
+): Promise<void> | undefined {
+  if (call.write(message)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      call.off("close", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("cancelled", done);
+    call.on("close", done);
+  });
 }

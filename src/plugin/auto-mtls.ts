@@ -1,12 +1,10 @@
 // based on hashicorp/go-plugin mtls.go (generateCert) and the AutoMTLS parts of client.go/server.go.
-// @peculiar/x509 (and its reflect polyfill) is loaded only on this path: it costs tens of
-// milliseconds, and most starts do not use AutoMTLS.
-import { webcrypto, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 
 import * as grpc from "@grpc/grpc-js";
-import type * as X509 from "@peculiar/x509";
 
 import { PluginError } from "../errors.js";
+import { createSelfSignedCertificate } from "./self-signed-certificate.js";
 
 /** A one-time certificate with its key, as produced by {@link generateAutoMtlsCertificate}. */
 export interface AutoMtlsCertificate {
@@ -22,8 +20,6 @@ export interface AutoMtlsCertificate {
 const NOT_BEFORE_SKEW_MS = 30_000;
 const VALIDITY_MS = 262_980 * 3_600_000;
 
-const ecdsa = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-
 function toPem(label: string, der: Uint8Array): string {
   const base64 = Buffer.from(der).toString("base64");
   const lines = base64.match(/.{1,64}/g) ?? [];
@@ -38,43 +34,17 @@ function toPem(label: string, der: Uint8Array): string {
  */
 export async function generateAutoMtlsCertificate(): Promise<AutoMtlsCertificate> {
   try {
-    // tsyringe, which @peculiar/x509 uses, throws on import without a Reflect metadata polyfill.
-    await import("reflect-metadata");
-    const x509 = await import("@peculiar/x509");
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof X509.cryptoProvider.set>[0]);
-    const keys = await webcrypto.subtle.generateKey(ecdsa, true, ["sign", "verify"]);
     const now = Date.now();
-    const serial = webcrypto.getRandomValues(new Uint8Array(16));
-    // A positive serial: DER integers are signed.
-    serial[0] = (serial[0] ?? 0) & 0x7f;
-    const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: Buffer.from(serial).toString("hex"),
-      name: "CN=localhost, O=plexum",
+    const { certDer, keyDer } = await createSelfSignedCertificate({
+      commonName: "localhost",
+      organization: "plexum",
       notBefore: new Date(now - NOT_BEFORE_SKEW_MS),
       notAfter: new Date(now + VALIDITY_MS),
-      signingAlgorithm: ecdsa,
-      keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams["keys"],
-      extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.digitalSignature |
-            x509.KeyUsageFlags.keyEncipherment |
-            x509.KeyUsageFlags.keyCertSign,
-          true,
-        ),
-        new x509.ExtendedKeyUsageExtension([
-          x509.ExtendedKeyUsage.serverAuth,
-          x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }]),
-      ],
     });
-    const keyDer = new Uint8Array(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    const certDer = new Uint8Array(certificate.rawData);
     return {
       certPem: toPem("CERTIFICATE", certDer),
       keyPem: toPem("PRIVATE KEY", keyDer),
-      certDer,
+      certDer: new Uint8Array(certDer),
     };
   } catch (error) {
     throw new PluginError("TLS_SETUP_FAILED", "cannot generate the AutoMTLS certificate", {

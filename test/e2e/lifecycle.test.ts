@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 import * as grpc from "@grpc/grpc-js";
@@ -34,6 +34,7 @@ import { createServiceClient } from "../../src/plugin/grpc-client.js";
 import { parseHandshakeLine } from "../../src/plugin/handshake.js";
 import { fakeCodex, isAlive, writeFakeControl } from "../helpers/fake-codex.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { TinyTmpfs, tmpfsAvailable } from "../helpers/tiny-tmpfs.js";
 import { cancelLoopScript, runCancelLoop } from "../soak/cancel-loop.js";
 import { findProcesses, waitUntil } from "../soak/process-stats.js";
 
@@ -117,6 +118,10 @@ describe("process accounting and the boot reaper", () => {
     // Without a reaper these would run on: codex and its commands are in sessions of their own.
     const leftovers = await turnProcesses(m, first.workspace);
     expect(leftovers).toEqual(expect.arrayContaining([...sleeps, record.process.pid]));
+    // And a thread write the crash cut short.
+    const { agentDirName } = await import("../../internal/store/agent-id.js");
+    const staleTemp = join(first.stateDir, "agents", agentDirName("reaper"), "thread.json.3141592");
+    await writeFile(staleTemp, '{"thread_id":"half-writ');
 
     const second = await startHarness({
       script: [textReply("back after the crash")],
@@ -125,6 +130,7 @@ describe("process accounting and the boot reaper", () => {
     // Configure returned: the reaper has run and waited for its kills.
     expect(await turnProcesses(m, first.workspace)).toEqual([]);
     expect(ledgerRecords(first.stateDir)).toEqual([]);
+    expect(existsSync(staleTemp)).toBe(false);
     expect(
       second.stderrLines.some((line) =>
         line.includes("killed codex processes left by an earlier plugin instance"),
@@ -460,6 +466,45 @@ describe("fault injection through the built plugin", () => {
   });
 });
 
+describe.runIf(tmpfsAvailable())("a full or read-only state dir (a tiny tmpfs)", () => {
+  it("goes on with a typed THREAD_STORE_FAILED error and never truncates the thread file", async () => {
+    const tmpfs = TinyTmpfs.mount(256);
+    cleanups.push(async () => tmpfs.unmount());
+    const harness = await startHarness({ skipConfigure: true });
+    await harness.configure({
+      binary: fakeCodex("fake-codex.mjs"),
+      state_dir: tmpfs.dir,
+      codex_home: harness.codexHome,
+      config_overrides: { model_provider: "fake" },
+    });
+    const turn = () => harness.turn({ agentId: "disk", prompt: "hello" });
+    const first = await turn();
+    expect(first.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
+    const { agentDirName } = await import("../../internal/store/agent-id.js");
+    const threadFile = join(tmpfs.dir, "agents", agentDirName("disk"), "thread.json");
+    const stored = readFileSync(threadFile, "utf8");
+
+    for (const [break_, errno] of [
+      [() => tmpfs.fill(), "ENOSPC"],
+      [() => tmpfs.remount("ro"), "EROFS"],
+    ] as const) {
+      break_();
+      const broken = await turn();
+      expect(broken.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
+      expect(eventsOf(broken.events, "turnStarted")[0]?.resumed).toBe(true);
+      const errors = eventsOf(broken.events, "error");
+      expect(errors.map((error) => error.code)).toEqual(["THREAD_STORE_FAILED"]);
+      expect(errors[0]?.message).toContain(errno);
+      expect(readFileSync(threadFile, "utf8")).toBe(stored);
+    }
+    tmpfs.remount("rw");
+    tmpfs.free();
+    const healed = await turn();
+    expect(eventsOf(healed.events, "error")).toEqual([]);
+    expect(eventsOf(healed.events, "turnStarted")[0]?.resumed).toBe(true);
+  });
+});
+
 describe("lost threads through the plugin", () => {
   it("starts a new thread in the same turn when codex no longer knows the stored one, and says so", async () => {
     const harness = await startHarness({
@@ -492,6 +537,5 @@ describe("started and cancelled in a loop", () => {
     expect(result.after.descendants).toBe(0);
     expect(result.after.fds).toBeLessThanOrEqual(result.before.fds + 2);
     expect(Object.keys(result.outcomes).sort()).toEqual(["CANCELLED", "DROPPED"]);
-    expect(basename(PLUGIN_PATH)).toBe("plexum-openai-provider-plugin");
   });
 });

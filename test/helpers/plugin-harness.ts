@@ -15,6 +15,7 @@ import {
 } from "../../internal/mock-model/responses-server.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import {
+  type ImageSchema,
   Message_Role,
   ProviderPlugin,
   type StartTurnSchema,
@@ -57,6 +58,8 @@ export interface TurnInput {
   workspace?: string;
   model?: string;
   options?: MessageInitShape<typeof StartTurnSchema>["options"];
+  /** Images attached to the prompt message. */
+  images?: MessageInitShape<typeof ImageSchema>[];
   signal?: AbortSignal;
 }
 
@@ -132,7 +135,7 @@ export class PluginHarness {
     const start: MessageInitShape<typeof StartTurnSchema> = {
       agent: { agentId: input.agentId, workspace: input.workspace ?? this.workspace },
       model: input.model ?? "",
-      conversation: [{ role: Message_Role.USER, text: input.prompt }],
+      conversation: [{ role: Message_Role.USER, text: input.prompt, images: input.images ?? [] }],
       ...(input.options === undefined ? {} : { options: input.options }),
     };
     for await (const event of streamTurn(

@@ -43,7 +43,7 @@ export async function runCancelLoop(
   harness: PluginHarness,
   iterations: number,
   marker: string,
-  onProgress?: (done: number, result: Partial<CancelLoopResult>) => void,
+  onProgress?: (done: number, result: Partial<CancelLoopResult> & { now: ProcessStats }) => void,
 ): Promise<CancelLoopResult> {
   const pid = harness.plugin.process.pid as number;
   const outcomes: Record<string, number> = {};
@@ -55,7 +55,9 @@ export async function runCancelLoop(
     const way = WAYS[Math.floor(index / POINTS.length) % WAYS.length] as Way;
     const outcome = await oneTurn(harness, `loop-agent-${index % AGENTS}`, point, way);
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-    if (onProgress !== undefined && (index + 1) % 50 === 0) onProgress(index + 1, { outcomes });
+    if (onProgress !== undefined && (index + 1) % 50 === 0) {
+      onProgress(index + 1, { outcomes, now: await processStats(pid) });
+    }
   }
   const durationMs = performance.now() - startedAt;
   // Every agent idle: nothing of any turn is left running.

@@ -107,9 +107,7 @@ describe("runTurn lifecycle", () => {
       });
       expect(end.message).toContain("no progress for 1 s");
       expect(end.message).toContain("Reconnecting... waiting for network");
-      expect(only(events, "error").map((event) => event.error.code)).toEqual([
-        "TURN_IDLE_TIMEOUT",
-      ]);
+      expect(only(events, "error").map((event) => event.error.code)).toEqual(["TURN_IDLE_TIMEOUT"]);
       expect(Date.now() - startedAt).toBeLessThan(4000);
     });
 
@@ -155,9 +153,9 @@ describe("runTurn lifecycle", () => {
         string,
         number
       >;
-      expect(
-        await waitFor(() => Object.values(pids).every((pid) => !isAlive(pid)), 3000),
-      ).toBe(true);
+      expect(await waitFor(() => Object.values(pids).every((pid) => !isAlive(pid)), 3000)).toBe(
+        true,
+      );
     });
 
     it("takes per-turn bounds over the config: 0 switches the idle bound off", async () => {
@@ -185,7 +183,11 @@ describe("runTurn lifecycle", () => {
 
   describe("lost threads", () => {
     it("goes on in a new thread by default when codex has no rollout for the stored thread", async () => {
-      await store.save("alice", { thread_id: UNKNOWN_THREAD, usage_baseline: ZERO, confirmed: true });
+      await store.save("alice", {
+        thread_id: UNKNOWN_THREAD,
+        usage_baseline: ZERO,
+        confirmed: true,
+      });
       const events = await run(await deps());
       const kinds = events.map((event) => event.kind);
       expect(kinds.indexOf("thread_lost")).toBeLessThan(kinds.indexOf("turn_started"));
@@ -246,7 +248,8 @@ describe("runTurn lifecycle", () => {
       const ledgerDir = join(stateDir, LEDGER_DIR_NAME);
       const controller = new AbortController();
       const events: CanonicalEvent[] = [];
-      let recordDuringTurn: { process: { pid: number }; descendants: { pid: number }[] } | undefined;
+      let recordDuringTurn:
+        { process: { pid: number }; descendants: { pid: number }[] } | undefined;
       for await (const event of runTurn(request(), turnDeps, controller.signal)) {
         events.push(event);
         if (event.kind === "text") {

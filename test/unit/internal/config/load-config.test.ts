@@ -42,6 +42,11 @@ describe("parseConfig", () => {
       endpoint: undefined,
       openai: { apiKeyEnv: undefined, baseUrl: undefined },
       sandbox: "bypass",
+      writableDirs: [],
+      networkAccess: false,
+      reasoningEffort: undefined,
+      worktree: { enabled: false, baseRef: "" },
+      diffMaxBytes: 1_048_576,
       configOverrides: [],
       timeouts: {
         turnMs: 3_600_000,

@@ -64,6 +64,25 @@ describe("LineSplitter", () => {
   it("accepts a line of exactly the limit", () => {
     expect(texts(feed(new LineSplitter(5), ["12345\n"]))).toEqual(["12345"]);
   });
+
+  it("skips an oversize line that arrives whole inside one chunk", () => {
+    const lines = feed(new LineSplitter(5), ["ab\n123456\r\ncd\r\n", "e", "f\n"]);
+    expect(texts(lines)).toEqual(["ab", "<oversize 7>", "cd", "ef"]);
+    expect(lines.map((line) => line.lineNumber)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("returns text that does not change when the caller reuses its chunk buffer", () => {
+    const splitter = new LineSplitter();
+    const chunk = Buffer.from("first\nsecond\nthi");
+    const lines = splitter.push(chunk);
+    chunk.fill(0x78);
+    chunk.write("rd\n", 0);
+    expect(texts([...lines, ...splitter.push(chunk.subarray(0, 3))])).toEqual([
+      "first",
+      "second",
+      "third",
+    ]);
+  });
 });
 
 describe("parseJsonLine", () => {

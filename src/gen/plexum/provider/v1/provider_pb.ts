@@ -703,7 +703,8 @@ export type TurnOptions = Message$1<"plexum.provider.v1.TurnOptions"> & {
 
   /**
    * Other model knobs, each validated: verbosity (low|medium|high), reasoning_summary
-   * (auto|concise|detailed|none), service_tier (flex|fast), web_search (disabled|cached|live).
+   * (auto|concise|detailed|none), service_tier (flex|fast), web_search
+   * (disabled|cached|indexed|live).
    *
    * @generated from field: map<string, string> model_settings = 12;
    */

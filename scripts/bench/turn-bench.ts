@@ -1,0 +1,199 @@
+// P2: what the plugin adds to a turn. The same prompt against the same scripted mock model
+// (internal/mock-model, one text reply per request), with the same native codex 0.169.0 binary,
+// three ways, each round in a rotating order:
+//   - through the built plugin, launched once: from the RunTurn call to the turn_end event;
+//   - plain `codex exec --json` spawned directly: from spawn to exit (the plugin's turn_end also
+//     waits for codex to exit);
+//   - @openai/codex-sdk driving the same binary: thread.run() from call to resolution.
+// Every turn starts a new thread, so each is the same work. The ratios are of medians and, per
+// round, of the paired runs.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+import { Codex } from "@openai/codex-sdk";
+
+import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
+import { textReply } from "../../internal/mock-model/reply-builders.js";
+import { startResponsesServer } from "../../internal/mock-model/responses-server.js";
+import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import {
+  Message_Role,
+  ProviderPlugin,
+  TurnEnd_Outcome,
+} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import { launchPlugin } from "../../src/host/launch.js";
+import { streamTurn } from "../../src/host/provider-turn.js";
+import { findCodexBinary } from "../../test/helpers/codex-bin.js";
+import { runCodexExec } from "../../test/helpers/run-codex-exec.js";
+import { loadAverage } from "./proc.js";
+import { type BenchRow, report, row, runs } from "./report.js";
+
+const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
+const PROMPT = "Say hello to the benchmark.";
+const REPLY = "Hello, benchmark. Nothing to do here.";
+const GOAL_RATIO = 1.03;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[Math.floor(middle)] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
+async function main(): Promise<void> {
+  const codex = findCodexBinary();
+  if (!codex.found) throw new Error(`no codex binary: ${codex.reason}`);
+  const root = await mkdtemp(join(tmpdir(), "plexum-bench-p2-"));
+  const dirs = {
+    workspace: join(root, "workspace"),
+    pluginHome: join(root, "home-plugin"),
+    plainHome: join(root, "home-plain"),
+    sdkHome: join(root, "home-sdk"),
+  };
+  await Promise.all(Object.values(dirs).map((dir) => mkdir(dir)));
+  const server = await startResponsesServer({ script: () => textReply(REPLY) });
+  const overrides = mockProviderOverrides(server.url);
+  const plugin = await launchPlugin({
+    path: PLUGIN,
+    cookieKey: PLEXUM_HANDSHAKE.cookieKey,
+    cookieValue: PLEXUM_HANDSHAKE.cookieValue,
+    socketDir: root,
+    env: { PLEXUM_LOG_LEVEL: "warn", XDG_STATE_HOME: join(root, "xdg-state") },
+    stderr: (line) => {
+      if (line.includes('"@level":"error"')) process.stderr.write(`${line}\n`);
+    },
+  });
+  const client = plugin.createClient(ProviderPlugin);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/API_KEY|ACCESS_TOKEN|^OPENAI_|^PLUGIN_/.test(key)) env[key] = value;
+  }
+  const sdk = new Codex({
+    codexPathOverride: codex.path,
+    config: overrides,
+    env: { ...env, CODEX_HOME: dirs.sdkHome },
+  });
+
+  try {
+    await client.configure({
+      configJson: new TextEncoder().encode(
+        JSON.stringify({
+          binary: codex.path,
+          state_dir: join(root, "state"),
+          codex_home: dirs.pluginHome,
+          config_overrides: overrides,
+        }),
+      ),
+    });
+
+    let turnNumber = 0;
+    const viaPlugin = async (): Promise<number> => {
+      turnNumber += 1;
+      const started = performance.now();
+      let outcome: TurnEnd_Outcome | undefined;
+      let text = "";
+      for await (const event of streamTurn(client, {
+        agent: { agentId: `p2-${turnNumber}`, workspace: dirs.workspace },
+        conversation: [{ role: Message_Role.USER, text: PROMPT }],
+      })) {
+        if (event.event.case === "text") text = event.event.value.text;
+        if (event.event.case === "turnEnd") {
+          outcome = event.event.value.outcome;
+          if (outcome !== TurnEnd_Outcome.COMPLETED) {
+            throw new Error(`plugin turn ${TurnEnd_Outcome[outcome]}: ${event.event.value.message}`);
+          }
+        }
+      }
+      const ms = performance.now() - started;
+      if (outcome === undefined || text !== REPLY) throw new Error(`plugin turn: got "${text}"`);
+      return ms;
+    };
+    const plain = async (): Promise<number> => {
+      const run = await runCodexExec({
+        binary: codex.path,
+        baseUrl: server.url,
+        codexHome: dirs.plainHome,
+        cwd: dirs.workspace,
+        prompt: PROMPT,
+      });
+      const completed = run.events.some((event) => event.type === "turn.completed");
+      if (run.exitCode !== 0 || !completed) {
+        throw new Error(`plain codex exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
+      }
+      return run.durationMs;
+    };
+    const viaSdk = async (): Promise<number> => {
+      const thread = sdk.startThread({
+        workingDirectory: dirs.workspace,
+        skipGitRepoCheck: true,
+        sandboxMode: "danger-full-access",
+        approvalPolicy: "never",
+      });
+      const started = performance.now();
+      const turn = await thread.run(PROMPT);
+      const ms = performance.now() - started;
+      if (turn.finalResponse !== REPLY) throw new Error(`SDK turn: got "${turn.finalResponse}"`);
+      return ms;
+    };
+
+    // One warm-up turn each: the first codex start pays for cold caches.
+    await viaPlugin();
+    await plain();
+    await viaSdk();
+
+    const variants = [
+      { name: "plugin", run: viaPlugin, ms: [] as number[] },
+      { name: "plain", run: plain, ms: [] as number[] },
+      { name: "sdk", run: viaSdk, ms: [] as number[] },
+    ];
+    const rounds = runs(12);
+    const loadBefore = loadAverage();
+    for (let round = 0; round < rounds; round += 1) {
+      for (let i = 0; i < variants.length; i += 1) {
+        const variant = variants[(round + i) % variants.length];
+        variant?.ms.push(await variant.run());
+      }
+    }
+    const [viaPluginMs, plainMs, sdkMs] = variants.map((v) => v.ms) as [
+      number[],
+      number[],
+      number[],
+    ];
+    const paired = (a: number[], b: number[]) => a.map((value, index) => value / (b[index] ?? NaN));
+    const ratioOfMedians = median(viaPluginMs) / median(plainMs);
+    const rows: BenchRow[] = [
+      row("turn through the plugin (RunTurn → turn_end)", "ms", viaPluginMs),
+      row("plain codex exec --json (spawn → exit)", "ms", plainMs),
+      row("@openai/codex-sdk thread.run()", "ms", sdkMs),
+      row("plugin / plain codex, per round", "ratio", paired(viaPluginMs, plainMs)),
+      row("plugin / plain codex, ratio of medians", "ratio", [ratioOfMedians], {
+        goal: { op: "<=", value: GOAL_RATIO },
+      }),
+      row("plugin / codex-sdk, per round", "ratio", paired(viaPluginMs, sdkMs)),
+      row("plugin / codex-sdk, ratio of medians", "ratio", [median(viaPluginMs) / median(sdkMs)]),
+      row("plugin − plain codex, difference of medians", "ms", [
+        median(viaPluginMs) - median(plainMs),
+      ]),
+    ];
+    report({
+      id: "P2",
+      title: "turn overhead against plain codex exec and @openai/codex-sdk",
+      rows,
+      notes: [
+        `${rounds} rounds after one warm-up turn each, variants in rotating order; every turn a new ` +
+          `thread, one mock model request answered with one message; 1-minute load average ` +
+          `${loadBefore} before, ${loadAverage()} after`,
+        `codex ${codex.path}; @openai/codex-sdk 0.163.0 with codexPathOverride (the same binary)`,
+      ],
+    });
+  } finally {
+    client.close();
+    await plugin.kill();
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
