@@ -129,7 +129,7 @@ function escapeCodePoint(codePoint) {
  * templates, where it would change the raw text: those fail the build.
  */
 export function toAscii(code) {
-  if (!/[^\x00-\x7f]/.test(code)) return code;
+  if (!/[\u{80}-\u{10ffff}]/u.test(code)) return code;
   const ranges = [];
   const comments = [];
   for (const token of acorn.tokenizer(code, {
@@ -150,7 +150,7 @@ export function toAscii(code) {
   let out = "";
   let last = 0;
   let index = 0;
-  for (const match of code.matchAll(/[^\x00-\x7f]/gu)) {
+  for (const match of code.matchAll(/[\u{80}-\u{10ffff}]/gu)) {
     const at = match.index;
     while (index < safe.length && safe[index].end <= at) index += 1;
     const range = safe[index];
@@ -212,7 +212,9 @@ async function makeCodeCache(node, file, layout, run) {
   });
   if (child.error !== undefined) throw child.error;
   if (child.stdout !== "") {
-    throw new Error(`fast-start: the bundle wrote to stdout while making its code cache:\n${child.stdout}`);
+    throw new Error(
+      `fast-start: the bundle wrote to stdout while making its code cache:\n${child.stdout}`,
+    );
   }
   try {
     return await readFile(out);
@@ -271,7 +273,8 @@ export async function packFastStart({ file, node, run }) {
       CACHE_END: cacheStart + cache.length,
       LINE_OFFSET: lineOffset,
     };
-    const text = shebang + fill(LOADER, values) + "/*\n" + body + middle + cache + "\n*/\n" + mapComment;
+    const text =
+      shebang + fill(LOADER, values) + "/*\n" + body + middle + cache + "\n*/\n" + mapComment;
     if (Buffer.byteLength(shebang + fill(LOADER, values) + "/*\n") !== codeStart) {
       throw new Error("fast-start: the loader's size changed while filling in offsets");
     }

@@ -447,6 +447,8 @@ class Turn {
       this.#stopProcess = undefined;
       this.#watchdog?.settle();
       if (yield* this.#threadLost(result)) return true;
+      // No more codex run in this turn: a bound firing now would only mislabel its outcome.
+      this.#watchdog?.stop();
       yield* this.#rollout.finish(this.#completed || this.#resumed);
       yield* this.#finish(result);
       return false;

@@ -2,6 +2,7 @@
 // session, so killing codex's process group misses them, and once codex exits they are re-parented
 // to init and cannot be found any more. Descendants are therefore recorded while codex is alive,
 // with their start time so a recycled pid is never signalled.
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 
 export interface ProcessInfo {
@@ -44,6 +45,40 @@ export function parseStat(pid: number, text: string): ProcessInfo | undefined {
   return { pid, ppid, pgid, sid, startTime };
 }
 
+/**
+ * Reads /proc's tiny virtual files synchronously, `PROC_BATCH` at a time, yielding to the event
+ * loop between batches. A synchronous read costs ~15 µs; an async readFile is four thread-pool
+ * round trips, which made a whole-table scan ~10x slower and far more CPU-hungry. The batches keep
+ * a host with thousands of processes from blocking the event loop for more than a few ms.
+ */
+export const PROC_BATCH = 128;
+
+/** Calls `read` for each item, synchronously in batches of PROC_BATCH; keeps defined results. */
+export async function readInBatches<T, R>(
+  items: readonly T[],
+  read: (item: T) => R | undefined,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += PROC_BATCH) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const item of items.slice(start, start + PROC_BATCH)) {
+      const result = read(item);
+      if (result !== undefined) results.push(result);
+    }
+  }
+  return results;
+}
+
+function readProcessInfoSync(pid: number): ProcessInfo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${PROC}/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseStat(pid, text);
+}
+
 /** All live processes; an empty list where /proc does not exist (macOS). */
 export async function readProcessTable(): Promise<ProcessInfo[]> {
   let names: string[];
@@ -53,8 +88,7 @@ export async function readProcessTable(): Promise<ProcessInfo[]> {
     return [];
   }
   const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
-  const infos = await Promise.all(pids.map((pid) => readProcessInfo(pid)));
-  return infos.filter((info): info is ProcessInfo => info !== undefined);
+  return readInBatches(pids, readProcessInfoSync);
 }
 
 /** Descendants of `rootPid` (not the root itself) in `table`. */

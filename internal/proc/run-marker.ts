@@ -3,9 +3,15 @@
 // those in sessions of their own and some outlive their parents, so they drop out of any process
 // tree; the marker still finds them, and since it is random, a recycled pid can never carry it.
 import { randomUUID } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 
-import { type ProcessInfo, readProcessInfo } from "./process-tree.js";
+import {
+  type ProcessInfo,
+  readInBatches,
+  readProcessInfo,
+  readProcessTable,
+} from "./process-tree.js";
 
 export const RUN_MARKER_ENV = "PLEXUM_CODEX_RUN";
 
@@ -14,38 +20,63 @@ export function newRunMarker(): string {
   return randomUUID();
 }
 
+/** Narrows {@link findMarkedProcesses}. */
+export interface FindMarkedOptions {
+  /**
+   * A /proc start time (clock ticks since boot): processes that started earlier are skipped
+   * without reading their environment. A run's processes all start at or after its codex, and
+   * reading another process's environment is the expensive part of a sweep (~0.3 ms each).
+   */
+  startedAtOrAfter?: string | undefined;
+  /** A process table read just before, to use instead of reading /proc again. */
+  table?: readonly ProcessInfo[] | undefined;
+}
+
 /**
  * Live processes (other than this one) whose initial environment holds one of `markers`, with
  * the marker found. Processes whose environment cannot be read (another user's) are skipped.
  */
 export async function findMarkedProcesses(
   markers: ReadonlySet<string>,
+  options: FindMarkedOptions = {},
 ): Promise<(ProcessInfo & { marker: string })[]> {
   if (markers.size === 0) return [];
-  let names: string[];
-  try {
-    names = await readdir("/proc");
-  } catch {
-    return [];
+  const { startedAtOrAfter } = options;
+  let candidates: { pid: number; info?: ProcessInfo }[];
+  if (startedAtOrAfter === undefined && options.table === undefined) {
+    let names: string[];
+    try {
+      names = await readdir("/proc");
+    } catch {
+      return [];
+    }
+    candidates = names.filter((name) => /^\d+$/.test(name)).map((name) => ({ pid: Number(name) }));
+  } else {
+    const since = startedAtOrAfter === undefined ? undefined : BigInt(startedAtOrAfter);
+    candidates = (options.table ?? (await readProcessTable()))
+      .filter((info) => since === undefined || BigInt(info.startTime) >= since)
+      .map((info) => ({ pid: info.pid, info }));
   }
   const prefix = Buffer.from(`${RUN_MARKER_ENV}=`);
-  const found = await Promise.all(
-    names
-      .filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid)
-      .map(async (name) => {
-        let environ: Buffer;
-        try {
-          environ = await readFile(`/proc/${name}/environ`);
-        } catch {
-          return undefined;
-        }
-        const marker = markerIn(environ, prefix);
-        if (marker === undefined || !markers.has(marker)) return undefined;
-        const info = await readProcessInfo(Number(name));
-        return info === undefined ? undefined : { ...info, marker };
-      }),
+  const found = await readInBatches(
+    candidates.filter(({ pid }) => pid !== process.pid),
+    ({ pid, info }) => {
+      let environ: Buffer;
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`);
+      } catch {
+        return undefined;
+      }
+      const marker = markerIn(environ, prefix);
+      return marker === undefined || !markers.has(marker) ? undefined : { pid, info, marker };
+    },
   );
-  return found.filter((entry): entry is ProcessInfo & { marker: string } => entry !== undefined);
+  const marked: (ProcessInfo & { marker: string })[] = [];
+  for (const { pid, info: known, marker } of found) {
+    const info = known ?? (await readProcessInfo(pid));
+    if (info !== undefined) marked.push({ ...info, marker });
+  }
+  return marked;
 }
 
 function markerIn(environ: Buffer, prefix: Buffer): string | undefined {

@@ -17,6 +17,7 @@ import {
   isSameProcess,
   parseStat,
   type ProcessInfo,
+  readProcessInfo,
   readProcessTable,
   subscribeProcessTable,
 } from "./process-tree.js";
@@ -117,6 +118,8 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
   // In the child's environment, so everything it starts can be found again (run-marker.ts).
   readonly #runMarker = newRunMarker();
   #pid: number | undefined;
+  /** codex's /proc start time: every process of this run started at or after it. */
+  #startTime: Promise<string | undefined> = Promise.resolve(undefined);
   #exited = false;
   #level: TerminationLevel = "none";
   #reason: string | undefined;
@@ -198,6 +201,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     });
 
     if (child.pid === undefined) return;
+    this.#startTime = readProcessInfo(child.pid).then((info) => info?.startTime);
     this.#options.accounting?.spawned(child.pid, this.#runMarker);
     this.#unregister = registerProcess(this);
     this.#unsubscribe = subscribeProcessTable(
@@ -343,10 +347,16 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
   // A few rounds: one of them may fork while the previous round is being killed.
   async #sweepEscapees(): Promise<void> {
     const leaders = [...this.#descendants.values()];
+    // Unknown when codex was gone before its start time could be read: then every process's
+    // environment is checked.
+    const startedAtOrAfter = await this.#startTime;
     for (let round = 0; round < SWEEP_ROUNDS; round += 1) {
-      const marked = await findMarkedProcesses(new Set([this.#runMarker]));
-      const members =
-        leaders.length === 0 ? [] : findSessionMembers(leaders, await readProcessTable());
+      const table = await readProcessTable();
+      const marked = await findMarkedProcesses(new Set([this.#runMarker]), {
+        table,
+        startedAtOrAfter,
+      });
+      const members = leaders.length === 0 ? [] : findSessionMembers(leaders, table);
       let signalled = 0;
       for (const escapee of [...marked, ...members]) {
         if (!(await isSameProcess(escapee))) continue;

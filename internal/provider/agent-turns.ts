@@ -17,7 +17,12 @@ export class AgentTurns {
   readonly #running = new Map<string, RunningTurn>();
 
   /** Registers a turn for the agent, or throws AGENT_BUSY if one is running. */
-  begin(agentId: string): { signal: AbortSignal; finish: () => void } {
+  begin(agentId: string): {
+    signal: AbortSignal;
+    finish: () => void;
+    /** Cancels this turn only; a no-op once it finished, even if the agent runs another. */
+    cancel: (reason: CancelReason) => void;
+  } {
     if (this.#running.has(agentId)) {
       throw new AppError(
         "AGENT_BUSY",
@@ -34,7 +39,7 @@ export class AgentTurns {
       };
     });
     this.#running.set(agentId, { controller, done });
-    return { signal: controller.signal, finish };
+    return { signal: controller.signal, finish, cancel: (reason) => controller.abort(reason) };
   }
 
   /** True when the agent has a running turn. */

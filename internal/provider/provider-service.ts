@@ -453,7 +453,7 @@ export class ProviderService {
       validateAgentId(request.agentId);
       const turn = this.#turns.begin(request.agentId);
       finish = turn.finish;
-      this.#watchCall(call, request.agentId);
+      this.#watchCall(call, request.agentId, turn.cancel);
       await this.#streamTurn(call, request, turn.signal);
     } catch (error) {
       const status = serviceError(error);
@@ -466,8 +466,9 @@ export class ProviderService {
 
   // Later messages on the stream may cancel or answer host tool calls; the host cancelling the
   // stream cancels as well.
-  #watchCall(call: TurnCall, agentId: string): void {
-    const cancel = (reason: CancelReason) => this.#turns.cancel(agentId, reason);
+  // Bound to this call's turn, not to the agent: a late 'cancelled' from a stream whose turn is over
+  // (the host closing it after turn_end) must not cancel the agent's next turn.
+  #watchCall(call: TurnCall, agentId: string, cancel: (reason: CancelReason) => void): void {
     call.on("data", (message: RunTurnRequest) => {
       if (message.request.case === "cancel") {
         cancel({

@@ -22,6 +22,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
 import { streamTurn } from "../../src/host/provider-turn.js";
+import { report, row } from "./report.js";
 
 interface BenchResults {
   server: string;
@@ -164,6 +165,28 @@ async function main(): Promise<void> {
         "",
       ].join("\n"),
     );
+    const p99 = (samples: number[]) =>
+      percentile(
+        samples.toSorted((a, b) => a - b),
+        99,
+      );
+    report({
+      id: "P5",
+      title: "mcp-host bridge round trip (issue 3)",
+      rows: [
+        row("round trip, host time subtracted (median = p50)", "ms", net, {
+          goal: { op: "<=", value: 3 },
+        }),
+        row("round trip, host time subtracted: p99", "ms", [p99(net)]),
+        row("bridge alone, in-process answer (median = p50)", "ms", bridgeOnly),
+        row("bridge alone: p99", "ms", [p99(bridgeOnly)]),
+        row("mcp-host cold start (spawn → MCP initialize done)", "ms", [results.startupMs]),
+      ],
+      notes: [
+        `${net.length} sequential tools/call after 100 warm-up calls; the full path is MCP ` +
+          "client → mcp-host (stdio) → unix socket → plugin → gRPC RunTurn → host → back",
+      ],
+    });
   } finally {
     client.close();
     await plugin.kill();

@@ -68,9 +68,7 @@ export function row(
   if (options.goal !== undefined) {
     result.goal = options.goal;
     result.met =
-      options.goal.op === "<="
-        ? s.median <= options.goal.value
-        : s.median >= options.goal.value;
+      options.goal.op === "<=" ? s.median <= options.goal.value : s.median >= options.goal.value;
   }
   if (options.note !== undefined) result.note = options.note;
   return result;
@@ -121,7 +119,11 @@ export function report(part: BenchPart): void {
   let merged = part;
   try {
     const earlier = JSON.parse(readFileSync(file, "utf8")) as BenchPart;
-    merged = { ...part, rows: [...earlier.rows, ...part.rows], notes: [...earlier.notes, ...part.notes] };
+    merged = {
+      ...part,
+      rows: [...earlier.rows, ...part.rows],
+      notes: [...earlier.notes, ...part.notes],
+    };
   } catch {
     // First part under this id.
   }

@@ -1,6 +1,6 @@
 // P1: spawn → go-plugin handshake line of the built plugin, next to reference points measured in the
 // same rounds (this machine is shared, so only figures from one run compare): `node -e 0`, node
-// booting and printing a line, the least a grpc-js plugin can do (min-grpc-plugin.cjs), and the
+// booting and printing a line, the least a grpc-js plugin can do (min-grpc-plugin.mjs), and the
 // plugin as a plain esbuild bundle without the fast-start packing (scripts/fast-start.mjs). Each
 // round runs every candidate once, in a rotating order. CPU time is the plugin's own (every
 // thread, from /proc/<pid>/task/*/schedstat) up to the handshake, which load on the machine
@@ -21,7 +21,7 @@ import { type BenchRow, report, row, runs } from "./report.js";
 const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
 const PLAIN_DIR = resolve("node_modules/.cache/plexum-bench/plain-bundle");
 const PLAIN = join(PLAIN_DIR, "plexum-openai-provider-plugin");
-const MIN_PLUGIN = resolve("scripts/bench/min-grpc-plugin.cjs");
+const MIN_PLUGIN = resolve("scripts/bench/min-grpc-plugin.mjs");
 const GOAL_MS = 120;
 
 interface Candidate {
@@ -173,7 +173,9 @@ async function main(): Promise<void> {
         const sample = await measureOnce(candidate, env);
         if (candidate.until === "line" && candidate.command !== process.execPath) {
           if (!/^1\|1\|(unix|tcp)\|/.test(sample.line)) {
-            throw new Error(`${candidate.name}: unexpected handshake ${JSON.stringify(sample.line)}`);
+            throw new Error(
+              `${candidate.name}: unexpected handshake ${JSON.stringify(sample.line)}`,
+            );
           }
         }
         candidate.wall.push(sample.wallMs);
@@ -185,7 +187,12 @@ async function main(): Promise<void> {
     for (const c of candidates) {
       const isPlugin = c.command === PLUGIN && c.env === undefined;
       rows.push(
-        row(`${c.name}: wall`, "ms", c.wall, isPlugin ? { goal: { op: "<=", value: GOAL_MS } } : {}),
+        row(
+          `${c.name}: wall`,
+          "ms",
+          c.wall,
+          isPlugin ? { goal: { op: "<=", value: GOAL_MS } } : {},
+        ),
       );
       if (c.until === "line") rows.push(row(`${c.name}: CPU`, "ms", c.cpu));
     }
@@ -202,7 +209,11 @@ async function main(): Promise<void> {
     if (goBuild.status === 0) {
       const count = runs(10);
       rows.push(
-        row("go-plugin v1.0.1 host: client.Start()", "ms", goHostStarts(goHost, false, count, root)),
+        row(
+          "go-plugin v1.0.1 host: client.Start()",
+          "ms",
+          goHostStarts(goHost, false, count, root),
+        ),
         row(
           "go-plugin v1.0.1 host: client.Start(), AutoMTLS",
           "ms",

@@ -2,8 +2,8 @@
 // (internal/mock-model, one text reply per request), with the same native codex 0.169.0 binary,
 // three ways, each round in a rotating order:
 //   - through the built plugin, launched once: from the RunTurn call to the turn_end event;
-//   - plain `codex exec --json` spawned directly: from spawn to exit (the plugin's turn_end also
-//     waits for codex to exit);
+//   - plain `codex exec --json` spawned directly: from spawn to codex's exit (codex-exec.ts; the
+//     plugin's turn_end also waits for codex to exit);
 //   - @openai/codex-sdk driving the same binary: thread.run() from call to resolution.
 // Every turn starts a new thread, so each is the same work. The ratios are of medians and, per
 // round, of the paired runs.
@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-import { Codex } from "@openai/codex-sdk";
+import { Codex, type CodexOptions } from "@openai/codex-sdk";
 
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { textReply } from "../../internal/mock-model/reply-builders.js";
@@ -25,7 +25,7 @@ import {
 import { launchPlugin } from "../../src/host/launch.js";
 import { streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../../test/helpers/codex-bin.js";
-import { runCodexExec } from "../../test/helpers/run-codex-exec.js";
+import { plainCodexExec } from "./codex-exec.js";
 import { loadAverage } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";
 
@@ -33,6 +33,9 @@ const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-opena
 const PROMPT = "Say hello to the benchmark.";
 const REPLY = "Hello, benchmark. Nothing to do here.";
 const GOAL_RATIO = 1.03;
+// A second, shorter phase with the mock answering after this long, as a real model would: the
+// plugin's cost per turn is fixed, so its share shrinks as turns get longer.
+const SLOW_MODEL_MS = 2000;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -53,7 +56,11 @@ async function main(): Promise<void> {
     sdkHome: join(root, "home-sdk"),
   };
   await Promise.all(Object.values(dirs).map((dir) => mkdir(dir)));
-  const server = await startResponsesServer({ script: () => textReply(REPLY) });
+  // The mock answers at once; the second phase makes it wait like a real model does.
+  let modelDelayMs = 0;
+  const server = await startResponsesServer({
+    script: () => textReply(REPLY, modelDelayMs === 0 ? {} : { delayMs: modelDelayMs }),
+  });
   const overrides = mockProviderOverrides(server.url);
   const plugin = await launchPlugin({
     path: PLUGIN,
@@ -68,11 +75,13 @@ async function main(): Promise<void> {
   const client = plugin.createClient(ProviderPlugin);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !/API_KEY|ACCESS_TOKEN|^OPENAI_|^PLUGIN_/.test(key)) env[key] = value;
+    if (value !== undefined && !/API_KEY|ACCESS_TOKEN|^OPENAI_|^PLUGIN_/.test(key))
+      env[key] = value;
   }
   const sdk = new Codex({
     codexPathOverride: codex.path,
-    config: overrides,
+    // The same nested overrides; the SDK renders them as --config flags like the plugin does.
+    config: overrides as unknown as NonNullable<CodexOptions["config"]>,
     env: { ...env, CODEX_HOME: dirs.sdkHome },
   });
 
@@ -102,7 +111,9 @@ async function main(): Promise<void> {
         if (event.event.case === "turnEnd") {
           outcome = event.event.value.outcome;
           if (outcome !== TurnEnd_Outcome.COMPLETED) {
-            throw new Error(`plugin turn ${TurnEnd_Outcome[outcome]}: ${event.event.value.message}`);
+            throw new Error(
+              `plugin turn ${TurnEnd_Outcome[outcome]}: ${event.event.value.message}`,
+            );
           }
         }
       }
@@ -111,15 +122,14 @@ async function main(): Promise<void> {
       return ms;
     };
     const plain = async (): Promise<number> => {
-      const run = await runCodexExec({
+      const run = await plainCodexExec({
         binary: codex.path,
         baseUrl: server.url,
         codexHome: dirs.plainHome,
         cwd: dirs.workspace,
         prompt: PROMPT,
       });
-      const completed = run.events.some((event) => event.type === "turn.completed");
-      if (run.exitCode !== 0 || !completed) {
+      if (run.exitCode !== 0 || !run.completed || run.finalText !== REPLY) {
         throw new Error(`plain codex exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
       }
       return run.durationMs;
@@ -143,25 +153,28 @@ async function main(): Promise<void> {
     await plain();
     await viaSdk();
 
-    const variants = [
-      { name: "plugin", run: viaPlugin, ms: [] as number[] },
-      { name: "plain", run: plain, ms: [] as number[] },
-      { name: "sdk", run: viaSdk, ms: [] as number[] },
-    ];
+    const measure = async (rounds: number) => {
+      const variants = [
+        { run: viaPlugin, ms: [] as number[] },
+        { run: plain, ms: [] as number[] },
+        { run: viaSdk, ms: [] as number[] },
+      ];
+      for (let round = 0; round < rounds; round += 1) {
+        for (let i = 0; i < variants.length; i += 1) {
+          const variant = variants[(round + i) % variants.length];
+          variant?.ms.push(await variant.run());
+        }
+      }
+      return variants.map((v) => v.ms) as [number[], number[], number[]];
+    };
+    const paired = (a: number[], b: number[]) => a.map((value, index) => value / (b[index] ?? NaN));
+
     const rounds = runs(12);
     const loadBefore = loadAverage();
-    for (let round = 0; round < rounds; round += 1) {
-      for (let i = 0; i < variants.length; i += 1) {
-        const variant = variants[(round + i) % variants.length];
-        variant?.ms.push(await variant.run());
-      }
-    }
-    const [viaPluginMs, plainMs, sdkMs] = variants.map((v) => v.ms) as [
-      number[],
-      number[],
-      number[],
-    ];
-    const paired = (a: number[], b: number[]) => a.map((value, index) => value / (b[index] ?? NaN));
+    const [viaPluginMs, plainMs, sdkMs] = await measure(rounds);
+    modelDelayMs = SLOW_MODEL_MS;
+    const slowRounds = Math.max(3, Math.round(rounds / 2));
+    const [slowPluginMs, slowPlainMs] = await measure(slowRounds);
     const ratioOfMedians = median(viaPluginMs) / median(plainMs);
     const rows: BenchRow[] = [
       row("turn through the plugin (RunTurn → turn_end)", "ms", viaPluginMs),
@@ -176,6 +189,14 @@ async function main(): Promise<void> {
       row("plugin − plain codex, difference of medians", "ms", [
         median(viaPluginMs) - median(plainMs),
       ]),
+      row(
+        `model answering after ${SLOW_MODEL_MS} ms: plugin / plain, per round`,
+        "ratio",
+        paired(slowPluginMs, slowPlainMs),
+      ),
+      row(`model answering after ${SLOW_MODEL_MS} ms: plugin − plain, medians`, "ms", [
+        median(slowPluginMs) - median(slowPlainMs),
+      ]),
     ];
     report({
       id: "P2",
@@ -183,7 +204,8 @@ async function main(): Promise<void> {
       rows,
       notes: [
         `${rounds} rounds after one warm-up turn each, variants in rotating order; every turn a new ` +
-          `thread, one mock model request answered with one message; 1-minute load average ` +
+          `thread, one mock model request answered at once with one message; then ${slowRounds} ` +
+          `rounds with the answer after ${SLOW_MODEL_MS} ms; 1-minute load average ` +
           `${loadBefore} before, ${loadAverage()} after`,
         `codex ${codex.path}; @openai/codex-sdk 0.163.0 with codexPathOverride (the same binary)`,
       ],

@@ -111,7 +111,9 @@ function printable(text: string): Buffer {
 function name(attributes: readonly (readonly [oid: string, value: string])[]): Buffer {
   return der(
     TAG.sequence,
-    ...attributes.map(([oid, value]) => der(TAG.set, der(TAG.sequence, derOid(oid), printable(value)))),
+    ...attributes.map(([oid, value]) =>
+      der(TAG.set, der(TAG.sequence, derOid(oid), printable(value))),
+    ),
   );
 }
 
@@ -176,7 +178,11 @@ export async function createSelfSignedCertificate(
       TAG.explicit3,
       der(
         TAG.sequence,
-        extension(OID.basicConstraints, true, der(TAG.sequence, der(TAG.boolean, Buffer.from([0xff])))),
+        extension(
+          OID.basicConstraints,
+          true,
+          der(TAG.sequence, der(TAG.boolean, Buffer.from([0xff]))),
+        ),
         extension(OID.keyUsage, true, der(TAG.bitString, keyUsageBits)),
         extension(
           OID.extKeyUsage,
@@ -193,6 +199,11 @@ export async function createSelfSignedCertificate(
   );
   // ECDSA signatures come out as the DER SEQUENCE { r, s } that X.509 wants.
   const signature = sign("sha256", tbs, privateKey);
-  const certDer = der(TAG.sequence, tbs, algorithm, der(TAG.bitString, Buffer.from([0]), signature));
+  const certDer = der(
+    TAG.sequence,
+    tbs,
+    algorithm,
+    der(TAG.bitString, Buffer.from([0]), signature),
+  );
   return { certDer, keyDer: privateKey.export({ type: "pkcs8", format: "der" }) };
 }

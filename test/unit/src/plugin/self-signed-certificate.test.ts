@@ -88,8 +88,9 @@ describe("createSelfSignedCertificate", () => {
     expect(Date.parse(cert.validTo)).toBe(notAfter.getTime());
     expect(cert.verify(cert.publicKey)).toBe(true);
     expect(cert.checkIssued(cert)).toBe(true);
-    expect(cert.checkPrivateKey(createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" })))
-      .toBe(true);
+    expect(
+      cert.checkPrivateKey(createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" })),
+    ).toBe(true);
     // The whole certificate is one DER SEQUENCE whose length covers exactly the rest.
     expect(certDer[0]).toBe(0x30);
     expect(cert.raw.equals(certDer)).toBe(true);

@@ -3,11 +3,10 @@
 // node_modules (not bundled), serves one hand-written service with pass-through serializers (no
 // protobuf library), binds a unix socket and prints the handshake line. No cookie check, logging or
 // controller: anything a real plugin does costs more than this.
-"use strict";
-const { join } = require("node:path");
-const { tmpdir } = require("node:os");
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-const grpc = require("@grpc/grpc-js");
+import * as grpc from "@grpc/grpc-js";
 
 const passThrough = { serialize: (value) => value, deserialize: (bytes) => bytes };
 const service = {

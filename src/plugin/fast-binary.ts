@@ -1,0 +1,344 @@
+// Binary protobuf encoding for the messages the plugin sends, byte for byte what protobuf-es's
+// toBinary() writes, in a fraction of the time for messages carrying long strings. toBinary
+// copies every nested message into its parent when it closes it (a command's output inside
+// CommandExecution inside ToolEvent inside TurnEvent inside RunTurnResponse is copied four times)
+// and encodes each string into a fresh TextEncoder array; on the RunTurn event stream that was
+// the plugin's largest single cost. Here a message is written once, into one growing Buffer: a
+// nested message reserves one byte for its length and is moved only in the rare case its length
+// needs more. Which fields are written, in which order and how, follows protobuf-es's own
+// reflection API (sortedFields, isSet, get) exactly as its to-binary.js does. A value this code
+// does not expect (a 64-bit number that is not a bigint, an out-of-range int32, a missing required
+// field) hands the whole message to toBinary(), which encodes it or throws its usual error.
+import { type DescMessage, type MessageShape, ScalarType, toBinary } from "@bufbuild/protobuf";
+import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+
+// google.protobuf.FeatureSet.FieldPresence.LEGACY_REQUIRED, as in protobuf-es's to-binary.js.
+const LEGACY_REQUIRED = 3;
+const FLOAT32_MAX = 3.4028234663852886e38;
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+const WireType = {
+  Varint: 0,
+  Bit64: 1,
+  LengthDelimited: 2,
+  StartGroup: 3,
+  EndGroup: 4,
+  Bit32: 5,
+} as const;
+type WireType = (typeof WireType)[keyof typeof WireType];
+
+/** Thrown inside the encoder when a value needs protobuf-es's own handling. */
+class Fallback extends Error {}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 128)) size += 1;
+  return size;
+}
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  /** An unsigned varint of at most 2^53 - 1. */
+  varint(value: number): void {
+    this.ensure(10);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.buf[this.pos++] = (rest % 128) | 0x80;
+      rest = Math.floor(rest / 128);
+    }
+    this.buf[this.pos++] = rest;
+  }
+
+  /** An unsigned 64-bit varint. */
+  varint64(value: bigint): void {
+    if (value <= 0x1fffffffffffffn) {
+      this.varint(Number(value));
+      return;
+    }
+    this.ensure(10);
+    let rest = value;
+    while (rest >= 0x80n) {
+      this.buf[this.pos++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buf[this.pos++] = Number(rest);
+  }
+
+  tag(fieldNo: number, wireType: WireType): void {
+    this.varint(fieldNo * 8 + wireType);
+  }
+
+  string(value: string): void {
+    const length = Buffer.byteLength(value, "utf8");
+    this.varint(length);
+    this.ensure(length);
+    this.pos += this.buf.write(value, this.pos, length, "utf8");
+  }
+
+  bytes(value: Uint8Array): void {
+    this.varint(value.byteLength);
+    this.ensure(value.byteLength);
+    this.buf.set(value, this.pos);
+    this.pos += value.byteLength;
+  }
+
+  /** Starts a length-delimited value; pass the result to {@link endLength}. */
+  startLength(): number {
+    this.ensure(1);
+    this.pos += 1;
+    return this.pos;
+  }
+
+  endLength(start: number): void {
+    const length = this.pos - start;
+    const size = varintSize(length);
+    if (size > 1) {
+      // The reserved byte is too small: move the value up to make room.
+      this.ensure(size - 1);
+      this.buf.copyWithin(start + size - 1, start, this.pos);
+      this.pos += size - 1;
+    }
+    let at = start - 1;
+    let rest = length;
+    while (rest >= 0x80) {
+      this.buf[at++] = (rest % 128) | 0x80;
+      rest = Math.floor(rest / 128);
+    }
+    this.buf[at] = rest;
+  }
+}
+
+function wireTypeOf(type: ScalarType): WireType {
+  switch (type) {
+    case ScalarType.BYTES:
+    case ScalarType.STRING:
+      return WireType.LengthDelimited;
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return WireType.Bit64;
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+    case ScalarType.FLOAT:
+      return WireType.Bit32;
+    default:
+      return WireType.Varint;
+  }
+}
+
+function int32(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) throw new Fallback();
+  if (value < INT32_MIN || value > INT32_MAX) throw new Fallback();
+  return value;
+}
+
+function uint32(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) throw new Fallback();
+  if (value < 0 || value > UINT32_MAX) throw new Fallback();
+  return value;
+}
+
+function int64(value: unknown): bigint {
+  if (typeof value !== "bigint" || value < INT64_MIN || value > INT64_MAX) throw new Fallback();
+  return value;
+}
+
+function uint64(value: unknown): bigint {
+  if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX) throw new Fallback();
+  return value;
+}
+
+function writeScalarValue(w: Writer, type: ScalarType, value: unknown): void {
+  switch (type) {
+    case ScalarType.STRING:
+      if (typeof value !== "string") throw new Fallback();
+      w.string(value);
+      return;
+    case ScalarType.BOOL:
+      if (typeof value !== "boolean") throw new Fallback();
+      w.varint(value ? 1 : 0);
+      return;
+    case ScalarType.DOUBLE:
+      if (typeof value !== "number") throw new Fallback();
+      w.ensure(8);
+      w.buf.writeDoubleLE(value, w.pos);
+      w.pos += 8;
+      return;
+    case ScalarType.FLOAT:
+      if (typeof value !== "number") throw new Fallback();
+      if (Number.isFinite(value) && Math.abs(value) > FLOAT32_MAX) throw new Fallback();
+      w.ensure(4);
+      w.buf.writeFloatLE(value, w.pos);
+      w.pos += 4;
+      return;
+    case ScalarType.INT32: {
+      // Negative values are sign-extended to ten bytes.
+      const v = int32(value);
+      if (v >= 0) w.varint(v);
+      else w.varint64(BigInt.asUintN(64, BigInt(v)));
+      return;
+    }
+    case ScalarType.UINT32:
+      w.varint(uint32(value));
+      return;
+    case ScalarType.SINT32: {
+      const v = int32(value);
+      w.varint(((v << 1) ^ (v >> 31)) >>> 0);
+      return;
+    }
+    case ScalarType.FIXED32:
+      w.ensure(4);
+      w.buf.writeUInt32LE(uint32(value), w.pos);
+      w.pos += 4;
+      return;
+    case ScalarType.SFIXED32:
+      w.ensure(4);
+      w.buf.writeInt32LE(int32(value), w.pos);
+      w.pos += 4;
+      return;
+    case ScalarType.INT64:
+      w.varint64(BigInt.asUintN(64, int64(value)));
+      return;
+    case ScalarType.UINT64:
+      w.varint64(uint64(value));
+      return;
+    case ScalarType.SINT64: {
+      const v = int64(value);
+      w.varint64(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n)));
+      return;
+    }
+    case ScalarType.FIXED64:
+      w.ensure(8);
+      w.buf.writeBigUInt64LE(uint64(value), w.pos);
+      w.pos += 8;
+      return;
+    case ScalarType.SFIXED64:
+      w.ensure(8);
+      w.buf.writeBigInt64LE(int64(value), w.pos);
+      w.pos += 8;
+      return;
+    case ScalarType.BYTES:
+      if (!(value instanceof Uint8Array)) throw new Fallback();
+      w.bytes(value);
+      return;
+    default:
+      throw new Fallback();
+  }
+}
+
+function writeScalar(w: Writer, type: ScalarType, fieldNo: number, value: unknown): void {
+  w.tag(fieldNo, wireTypeOf(type));
+  writeScalarValue(w, type, value);
+}
+
+function writeMessageField(
+  w: Writer,
+  field: { readonly number: number; readonly delimitedEncoding: boolean },
+  message: ReflectMessage,
+): void {
+  if (field.delimitedEncoding) {
+    w.tag(field.number, WireType.StartGroup);
+    writeFields(w, message);
+    w.tag(field.number, WireType.EndGroup);
+    return;
+  }
+  w.tag(field.number, WireType.LengthDelimited);
+  const start = w.startLength();
+  writeFields(w, message);
+  w.endLength(start);
+}
+
+function writeFields(w: Writer, message: ReflectMessage): void {
+  for (const field of message.sortedFields) {
+    if (!message.isSet(field)) {
+      if (field.presence === LEGACY_REQUIRED) throw new Fallback();
+      continue;
+    }
+    switch (field.fieldKind) {
+      case "scalar":
+      case "enum":
+        writeScalar(w, field.scalar ?? ScalarType.INT32, field.number, message.get(field));
+        break;
+      case "message":
+        writeMessageField(w, field, message.get(field));
+        break;
+      case "list": {
+        const list = message.get(field);
+        if (field.listKind === "message") {
+          for (const item of list) writeMessageField(w, field, item as ReflectMessage);
+          break;
+        }
+        const type = field.scalar ?? ScalarType.INT32;
+        if (field.packed) {
+          if (list.size === 0) break;
+          w.tag(field.number, WireType.LengthDelimited);
+          const start = w.startLength();
+          for (const item of list) writeScalarValue(w, type, item);
+          w.endLength(start);
+          break;
+        }
+        for (const item of list) writeScalar(w, type, field.number, item);
+        break;
+      }
+      case "map":
+        for (const [key, value] of message.get(field)) {
+          w.tag(field.number, WireType.LengthDelimited);
+          const start = w.startLength();
+          writeScalar(w, field.mapKey, 1, key);
+          if (field.mapKind === "message") {
+            w.tag(2, WireType.LengthDelimited);
+            const inner = w.startLength();
+            writeFields(w, value as ReflectMessage);
+            w.endLength(inner);
+          } else {
+            writeScalar(w, field.scalar ?? ScalarType.INT32, 2, value);
+          }
+          w.endLength(start);
+        }
+        break;
+    }
+  }
+  for (const { no, wireType, data } of message.getUnknown() ?? []) {
+    w.varint(no * 8 + wireType);
+    w.ensure(data.byteLength);
+    w.buf.set(data, w.pos);
+    w.pos += data.byteLength;
+  }
+}
+
+/**
+ * Encodes `message` to the protobuf binary format: the same bytes as protobuf-es's
+ * `toBinary(schema, message)`, as a Buffer that may share memory with a larger one.
+ */
+export function encodeMessage<Desc extends DescMessage>(
+  schema: Desc,
+  message: MessageShape<Desc>,
+): Buffer {
+  const writer = new Writer(512);
+  try {
+    writeFields(writer, reflect(schema, message));
+  } catch (error) {
+    if (!(error instanceof Fallback)) throw error;
+    const bytes = toBinary(schema, message);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return writer.buf.subarray(0, writer.pos);
+}
