@@ -35,7 +35,10 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
       ],
-      "@typescript-eslint/ban-ts-comment": ["error", { "ts-expect-error": "allow-with-description" }],
+      "@typescript-eslint/ban-ts-comment": [
+        "error",
+        { "ts-expect-error": "allow-with-description" },
+      ],
       "func-style": ["error", "declaration", { allowArrowFunctions: true }],
       "no-restricted-syntax": [
         "error",
@@ -53,10 +56,7 @@ export default tseslint.config(
     // src/ is the reusable SDK: it must not reach into the application or the entry points.
     files: ["src/**/*.ts"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: ["**/internal/**", "**/cmd/**"] },
-      ],
+      "no-restricted-imports": ["error", { patterns: ["**/internal/**", "**/cmd/**"] }],
     },
   },
   {
