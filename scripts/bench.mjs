@@ -1,7 +1,8 @@
 // `npm run bench` (after its build step): runs every scripts/bench-*.mjs in turn, prints each one's
 // output, then a summary table, and writes bench/results.json. `npm run bench -- p1 p3` runs only
 // the benchmarks whose file name contains one of the words. A benchmark that fails is reported and
-// the others still run; the exit status is then 1. Benchmarks are never part of `npm test`.
+// the others still run; the exit status is then 1. With words, the other benchmarks' entries in an
+// existing bench/results.json are kept. Benchmarks are never part of `npm test`.
 //
 // Each benchmark leaves its figures as JSON in $PLEXUM_BENCH_PARTS (scripts/bench/report.ts). A
 // benchmark that only prints rows in the form `<name>  min X  median Y  max Z <unit> (N runs)
@@ -23,7 +24,7 @@ const benches = readdirSync("scripts")
   .filter((name) => filters.length === 0 || filters.some((word) => name.includes(word)))
   .sort();
 
-function run(name, env) {
+function runBench(name, env) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [`scripts/${name}`], {
       env,
@@ -98,7 +99,7 @@ const failures = [];
 const printed = [];
 for (const name of benches) {
   process.stdout.write(`\n== ${name}\n`);
-  const result = await run(name, env);
+  const result = await runBench(name, env);
   if (result.code !== 0) {
     failures.push({ bench: name, exit: result.code ?? result.signal });
     process.stdout.write(`!! ${name} failed (exit ${result.code ?? result.signal})\n`);
@@ -112,17 +113,44 @@ for (const name of benches) {
   }
 }
 
-const parts = [
+const finishedAt = new Date();
+const run = {
+  started_at: startedAt.toISOString(),
+  finished_at: finishedAt.toISOString(),
+  load_average_1min: { before: loadBefore, after: loadavg()[0] },
+};
+const fresh = [
   ...readdirSync(partsDir).map((file) => JSON.parse(readFileSync(join(partsDir, file), "utf8"))),
   ...printed,
-].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
+].map((part) => ({ ...part, run }));
 rmSync(partsDir, { recursive: true, force: true });
 
+// A run of some benchmarks replaces theirs in an existing results.json and keeps the others, each
+// with the run it came from.
+let kept = [];
+if (filters.length > 0) {
+  try {
+    const earlier = JSON.parse(readFileSync("bench/results.json", "utf8"));
+    const ids = new Set(fresh.map((part) => part.id));
+    kept = (earlier.benchmarks ?? [])
+      .filter((part) => !ids.has(part.id))
+      .map((part) => ({
+        run: earlier.run ?? {
+          started_at: earlier.started_at,
+          finished_at: earlier.finished_at,
+          load_average_1min: earlier.load_average_1min,
+        },
+        ...part,
+      }));
+  } catch {
+    // No earlier results.
+  }
+}
+const parts = [...fresh, ...kept].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
+
 const results = {
-  started_at: startedAt.toISOString(),
-  finished_at: new Date().toISOString(),
   machine: machine(),
-  load_average_1min: { before: loadBefore, after: loadavg()[0] },
+  run,
   benchmarks: parts,
   failures,
 };

@@ -140,9 +140,7 @@ export function toAscii(code) {
     onComment: (_block, _text, start, end) => comments.push({ start, end, kind: "comment" }),
   })) {
     const kind = token.type.label;
-    if (kind === "regexp" || kind === "string" || kind === "name") {
-      ranges.push({ start: token.start, end: token.end, kind });
-    } else if (kind === "template") {
+    if (["regexp", "string", "name", "template"].includes(kind)) {
       ranges.push({ start: token.start, end: token.end, kind });
     }
   }
@@ -154,13 +152,13 @@ export function toAscii(code) {
     const at = match.index;
     while (index < safe.length && safe[index].end <= at) index += 1;
     const range = safe[index];
-    const line = lineCount(code.slice(0, at)) + 1;
+    const line = () => lineCount(code.slice(0, at)) + 1;
     if (range === undefined || range.start > at) {
-      throw new Error(`fast-start: non-ASCII outside any token at bundle line ${line}`);
+      throw new Error(`fast-start: non-ASCII outside any token at bundle line ${line()}`);
     }
     if (range.kind === "template") {
       throw new Error(
-        `fast-start: non-ASCII character in a template literal at bundle line ${line}; ` +
+        `fast-start: non-ASCII character in a template literal at bundle line ${line()}; ` +
           "write it as an escape in the source",
       );
     }

@@ -40,6 +40,10 @@ const GOAL_EVENTS_PER_S = 50_000;
 const SLOW_EVERY = 500;
 const SLOW_PAUSE_MS = 100;
 const SLOW_EVENTS = Math.min(EVENTS, 60_000);
+// Bounded memory with the slow client: the plugin stays within P4's 200 MiB, and codex never gets
+// more than a few pipe and HTTP/2 windows ahead (buffering would let it run the whole stream ahead).
+const SLOW_RSS_GOAL_MIB = 200;
+const SLOW_LEAD_GOAL = 5_000;
 const RUN_TURN = "/plexum.provider.v1.ProviderPlugin/RunTurn";
 
 // TurnEvent oneof field numbers (proto/plexum/provider/v1/provider.proto).
@@ -348,15 +352,20 @@ async function main(): Promise<void> {
         library.map((r) => r.peakRssMiB),
       ),
       row("slow client: events/s", "events/s", slow.map(rate)),
+      // "Bounded": the slow stream is ~100 MB of messages; buffering it would show in both.
       row(
         "slow client: plugin peak RSS",
         "MiB",
         slow.map((r) => r.peakRssMiB),
+        {
+          goal: { op: "<=", value: SLOW_RSS_GOAL_MIB },
+        },
       ),
       row(
         "slow client: codex ahead of the client by at most",
         "events",
         slow.map((r) => r.maxLead),
+        { goal: { op: "<=", value: SLOW_LEAD_GOAL } },
       ),
     ];
     report({
