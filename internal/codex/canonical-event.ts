@@ -143,6 +143,15 @@ export type CanonicalEvent =
       diff?: TurnDiff;
     };
 
+/** Every token counter of a Usage, for field-by-field arithmetic. */
+export const USAGE_FIELDS = [
+  "input_tokens",
+  "cached_input_tokens",
+  "cache_write_input_tokens",
+  "output_tokens",
+  "reasoning_output_tokens",
+] as const satisfies readonly (keyof Usage)[];
+
 /** A zero usage record. */
 export function emptyUsage(): Usage {
   return {

@@ -1,13 +1,5 @@
 // Per-turn usage from codex's thread-cumulative `turn.completed.usage`.
-import type { Usage } from "./canonical-event.js";
-
-const FIELDS = [
-  "input_tokens",
-  "cached_input_tokens",
-  "cache_write_input_tokens",
-  "output_tokens",
-  "reasoning_output_tokens",
-] as const satisfies readonly (keyof Usage)[];
+import { type Usage, USAGE_FIELDS } from "./canonical-event.js";
 
 export interface UsageDelta {
   /** This turn's usage: cumulative − baseline, field by field. */
@@ -24,10 +16,10 @@ export interface UsageDelta {
  * double counts. Subtracting the previous total of the same thread gives 10, 10, 10.
  */
 export function computeUsageDelta(cumulative: Usage, baseline: Usage): UsageDelta {
-  const baselineReset = FIELDS.some((field) => cumulative[field] < baseline[field]);
+  const baselineReset = USAGE_FIELDS.some((field) => cumulative[field] < baseline[field]);
   const turn = { ...cumulative };
   if (!baselineReset) {
-    for (const field of FIELDS) turn[field] = cumulative[field] - baseline[field];
+    for (const field of USAGE_FIELDS) turn[field] = cumulative[field] - baseline[field];
   }
   return { turn, baselineReset };
 }

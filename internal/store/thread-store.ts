@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Usage } from "../codex/canonical-event.js";
 import { AppError } from "../errors.js";
 import { agentDirName, validateAgentId } from "./agent-id.js";
+import { KeyedQueue } from "./keyed-queue.js";
 
 export const THREAD_FILE = "thread.json";
 
@@ -77,7 +78,7 @@ export class ThreadStore {
   readonly #agentsDir: string;
   // All operations on one agent directory run one after another, so a save never races a reset or
   // the temp-file cleanup of a load.
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(stateDir: string) {
     this.#agentsDir = join(stateDir, "agents");
@@ -92,7 +93,7 @@ export class ThreadStore {
   /** Reads the agent's record; removes stale temp files left by a crash mid-write. */
   async load(agentId: string): Promise<ThreadLoadResult> {
     const dir = this.agentDir(agentId);
-    return this.#enqueue(dir, async () => {
+    return this.#queue.run(dir, async () => {
       await removeStaleTemps(dir);
       return readRecord(join(dir, THREAD_FILE));
     });
@@ -112,7 +113,7 @@ export class ThreadStore {
       agent_id: agentId,
     };
     if (record.rollout !== undefined) full.rollout = { ...record.rollout };
-    await this.#enqueue(dir, async () => {
+    await this.#queue.run(dir, async () => {
       // A save that does not mention the rollout cursor keeps the one stored for the same thread.
       if (full.rollout === undefined) {
         const previous = await readRecord(join(dir, THREAD_FILE)).catch(() => undefined);
@@ -135,7 +136,7 @@ export class ThreadStore {
     cursor: RolloutCursor,
   ): Promise<boolean> {
     const dir = this.agentDir(agentId);
-    return this.#enqueue(dir, async () => {
+    return this.#queue.run(dir, async () => {
       const current = await readRecord(join(dir, THREAD_FILE));
       if (current.status !== "ok" || current.record.thread_id !== threadId) return false;
       await writeRecord(dir, {
@@ -151,7 +152,7 @@ export class ThreadStore {
   /** Forgets the agent's thread; returns the previous thread id, if a valid record existed. */
   async reset(agentId: string): Promise<string | undefined> {
     const dir = this.agentDir(agentId);
-    return this.#enqueue(dir, async () => {
+    return this.#queue.run(dir, async () => {
       const path = join(dir, THREAD_FILE);
       const previous = await readRecord(path);
       if (previous.status === "corrupt") {
@@ -171,7 +172,7 @@ export class ThreadStore {
    */
   async quarantineCorrupt(agentId: string): Promise<string | undefined> {
     const dir = this.agentDir(agentId);
-    return this.#enqueue(dir, () => quarantine(join(dir, THREAD_FILE)));
+    return this.#queue.run(dir, () => quarantine(join(dir, THREAD_FILE)));
   }
 
   /**
@@ -188,20 +189,9 @@ export class ThreadStore {
     let removed = 0;
     for (const name of names) {
       const dir = join(this.#agentsDir, name);
-      removed += await this.#enqueue(dir, () => removeStaleTemps(dir)).catch(() => 0);
+      removed += await this.#queue.run(dir, () => removeStaleTemps(dir)).catch(() => 0);
     }
     return removed;
-  }
-
-  #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(key) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.catch(() => undefined);
-    this.#queues.set(key, settled);
-    void settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return run;
   }
 }
 

@@ -8,19 +8,12 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 
-import { emptyUsage, type Usage } from "../codex/canonical-event.js";
+import { emptyUsage, type Usage, USAGE_FIELDS } from "../codex/canonical-event.js";
 import { AppError } from "../errors.js";
 import { agentDirName, validateAgentId } from "./agent-id.js";
+import { KeyedQueue } from "./keyed-queue.js";
 
 export const USAGE_FILE = "usage.json";
-
-const FIELDS = [
-  "input_tokens",
-  "cached_input_tokens",
-  "cache_write_input_tokens",
-  "output_tokens",
-  "reasoning_output_tokens",
-] as const satisfies readonly (keyof Usage)[];
 
 /** What usage.json holds. */
 export interface UsageRecord {
@@ -62,7 +55,7 @@ export interface CountedTurn {
 
 export class UsageStore {
   readonly #agentsDir: string;
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queue = new KeyedQueue();
 
   constructor(stateDir: string) {
     this.#agentsDir = join(stateDir, "agents");
@@ -71,7 +64,7 @@ export class UsageStore {
   /** The agent's totals; zeros when it never completed a turn. A corrupt file is moved aside. */
   async load(agentId: string): Promise<UsageRecord> {
     const dir = this.#dir(agentId);
-    return this.#enqueue(dir, () => readRecord(join(dir, USAGE_FILE)));
+    return this.#queue.run(dir, () => readRecord(join(dir, USAGE_FILE)));
   }
 
   /**
@@ -81,22 +74,22 @@ export class UsageStore {
    */
   async recordTurn(agentId: string, threadId: string, cumulative: Usage): Promise<CountedTurn> {
     const dir = this.#dir(agentId);
-    return this.#enqueue(dir, async () => {
+    return this.#queue.run(dir, async () => {
       const path = join(dir, USAGE_FILE);
       const previous = await readRecord(path);
       const sameThread =
         previous.counted_thread_id !== "" && previous.counted_thread_id === threadId;
-      const grew = FIELDS.every(
+      const grew = USAGE_FIELDS.every(
         (field) => cumulative[field] >= previous.counted_thread_usage[field],
       );
       const added = emptyUsage();
-      for (const field of FIELDS) {
+      for (const field of USAGE_FIELDS) {
         added[field] =
           sameThread && grew
             ? cumulative[field] - previous.counted_thread_usage[field]
             : cumulative[field];
       }
-      const repeated = sameThread && FIELDS.every((field) => added[field] === 0);
+      const repeated = sameThread && USAGE_FIELDS.every((field) => added[field] === 0);
       const record: UsageRecord = {
         total: sum(previous.total, added),
         // The same figure twice is one turn recorded twice, not a second turn.
@@ -115,17 +108,6 @@ export class UsageStore {
     validateAgentId(agentId);
     return join(this.#agentsDir, agentDirName(agentId));
   }
-
-  #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(key) ?? Promise.resolve();
-    const run = previous.then(task, task);
-    const settled = run.catch(() => undefined);
-    this.#queues.set(key, settled);
-    void settled.then(() => {
-      if (this.#queues.get(key) === settled) this.#queues.delete(key);
-    });
-    return run;
-  }
 }
 
 function emptyRecord(): UsageRecord {
@@ -140,7 +122,7 @@ function emptyRecord(): UsageRecord {
 
 function sum(a: Usage, b: Usage): Usage {
   const result = emptyUsage();
-  for (const field of FIELDS) result[field] = a[field] + b[field];
+  for (const field of USAGE_FIELDS) result[field] = a[field] + b[field];
   return result;
 }
 
