@@ -14,6 +14,22 @@ const entries = {
 // An absolute interpreter path: under systemd, PATH rarely holds nvm's or a user's node.
 const node = process.env.PLEXUM_NODE_PATH || process.execPath;
 
+// The plugin runs for days and starts and stops thousands of turns. glibc gives every thread that
+// allocates its own malloc arena (up to 8 per core) and keeps their freed pages: over 600 start /
+// cancel cycles the plugin's RSS grew from 87 to 123 MB with the default and stayed at 85 MB with
+// MALLOC_ARENA_MAX set (the JS heap was flat either way). glibc reads the variable when the process
+// starts, so it is set on the #! line; env -S passes it along with the interpreter's path.
+const PLUGIN_ENV = "MALLOC_ARENA_MAX=2";
+if (/[\s\\$'"#]/.test(node)) {
+  throw new Error(
+    `the node path ${JSON.stringify(node)} cannot go on a #! line; set PLEXUM_NODE_PATH`,
+  );
+}
+const shebangs = {
+  "plexum-openai-provider-plugin": `#!/usr/bin/env -S ${PLUGIN_ENV} ${node}`,
+  "plexum-dev-host": `#!${node}`,
+};
+
 const { version } = JSON.parse(await readFile("package.json", "utf8"));
 
 // `--outdir DIR` builds elsewhere (benchmark experiments), leaving dist/ to the tests that use it.
@@ -65,7 +81,7 @@ for (const [name, entry] of Object.entries(entries)) {
     // import.meta has no meaning in CJS; give it the bundle's own location, which is what code that
     // resolves packages relative to itself wants.
     banner: {
-      js: `#!${node}\n"use strict";\nconst __import_meta_url = require("node:url").pathToFileURL(__filename).href;`,
+      js: `${shebangs[name]}\n"use strict";\nconst __import_meta_url = require("node:url").pathToFileURL(__filename).href;`,
     },
     define: {
       PLEXUM_PLUGIN_VERSION: JSON.stringify(version),

@@ -162,3 +162,9 @@ export function emptyUsage(): Usage {
     reasoning_output_tokens: 0,
   };
 }
+
+/**
+ * Events that became ready together, in order: the item events of one read of codex's stdout, or a
+ * single event. Never empty.
+ */
+export type EventBatch = readonly CanonicalEvent[];

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { isAppError } from "../errors.js";
 import type { TurnDiff } from "../git/turn-diff.js";
-import { LineSplitter } from "../jsonl/line-splitter.js";
+import { LineSplitter, type SplitLine } from "../jsonl/line-splitter.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
 import { TurnRollout } from "../rollout/turn-rollout.js";
@@ -19,6 +19,7 @@ import type { CodexBinaryStatus } from "./binary.js";
 import {
   type CanonicalEvent,
   emptyUsage,
+  type EventBatch,
   type TurnError,
   type TurnOutcome,
   type Usage,
@@ -64,36 +65,43 @@ const ROLLOUT_POLL_MS = 100;
 
 type TurnEnd = Extract<CanonicalEvent, { kind: "turn_end" }>;
 
-/**
- * Runs one turn. Aborting `signal` (reason "cancelled", or a TimeoutError) interrupts codex and
- * escalates to killing its process group; so does stopping the iteration early. Codex's stdout is
- * only read as fast as the events are consumed.
- */
+/** {@link runTurnBatches}, one event at a time. */
 export async function* runTurn(
   request: TurnRequest,
   deps: TurnDeps,
   signal: AbortSignal,
 ): AsyncGenerator<CanonicalEvent, void, undefined> {
+  for await (const batch of runTurnBatches(request, deps, signal)) yield* batch;
+}
+
+/**
+ * Runs one turn. Aborting `signal` (reason "cancelled", or a TimeoutError) interrupts codex and
+ * escalates to killing its process group; so does stopping the iteration early. Codex's stdout is
+ * only read as fast as the batches are consumed. Batches, because a flood of small events costs
+ * per hand-over (a promise per event per generator level), not per byte.
+ */
+export async function* runTurnBatches(
+  request: TurnRequest,
+  deps: TurnDeps,
+  signal: AbortSignal,
+): AsyncGenerator<EventBatch, void, undefined> {
   const startedAt = performance.now();
   const planned = await planTurn(request, deps.config, deps.binary, {
     ...(deps.env === undefined ? {} : { env: deps.env }),
     ...(deps.checkAuth === undefined ? {} : { checkAuth: deps.checkAuth }),
   });
   if (!planned.ok) {
-    yield { kind: "error", error: planned.error };
-    yield endEvent(startedAt, {
-      outcome: "failed",
-      message: planned.error.message,
-      error: planned.error,
-    });
+    yield failedEarly(startedAt, planned.error);
     return;
   }
   if (signal.aborted) {
     const cause = abortCause(signal.reason);
-    yield endEvent(startedAt, {
-      outcome: "cancelled",
-      message: `${cause.message} before codex started`,
-    });
+    yield [
+      endEvent(startedAt, {
+        outcome: "cancelled",
+        message: `${cause.message} before codex started`,
+      }),
+    ];
     return;
   }
   const claim = await claimAgentTurn(request.agentId);
@@ -104,8 +112,7 @@ export async function* runTurn(
       message: `agent ${request.agentId} already has a turn running`,
       retryable: true,
     };
-    yield { kind: "error", error };
-    yield endEvent(startedAt, { outcome: "failed", message: error.message, error });
+    yield failedEarly(startedAt, error);
     return;
   }
   if (deps.config.perAgentCodexHome) {
@@ -119,12 +126,7 @@ export async function* runTurn(
         message: error instanceof Error ? error.message : String(error),
         retryable: false,
       };
-      yield { kind: "error", error: homeError };
-      yield endEvent(startedAt, {
-        outcome: "failed",
-        message: homeError.message,
-        error: homeError,
-      });
+      yield failedEarly(startedAt, homeError);
       return;
     }
   }
@@ -132,19 +134,16 @@ export async function* runTurn(
   const setup = await prepareTurnSetup(planned.plan, deps.config.stateDir);
   if (!setup.ok) {
     claim.release();
-    yield { kind: "error", error: setup.error };
-    yield endEvent(startedAt, {
-      outcome: "failed",
-      message: setup.error.message,
-      error: setup.error,
-    });
+    yield failedEarly(startedAt, setup.error);
     return;
   }
   const turn = new Turn(planned.plan, deps, signal, startedAt, setup.setup);
   const secrets = planned.plan.provider.secrets;
   try {
     // Keys given to codex are scrubbed from everything the turn reports, whatever printed them.
-    for await (const event of turn.run()) yield redactEvent(event, secrets);
+    for await (const batch of turn.run()) {
+      yield secrets.length === 0 ? batch : batch.map((event) => redactEvent(event, secrets));
+    }
   } finally {
     claim.markStopping();
     // Runs when the consumer stopped early too: the process must not outlive the turn.
@@ -164,6 +163,30 @@ interface EndFields {
   result?: ProcessResult | undefined;
   structuredOutputJson?: string | undefined;
   diff?: TurnDiff | undefined;
+}
+
+/** A turn that failed before codex ran: its error and its end. */
+function failedEarly(startedAt: number, error: TurnError): EventBatch {
+  return [
+    { kind: "error", error },
+    endEvent(startedAt, { outcome: "failed", message: error.message, error }),
+  ];
+}
+
+/** The events of a generator one batch each, and its return value. */
+async function* singly<R>(
+  events: AsyncGenerator<CanonicalEvent, R, undefined>,
+): AsyncGenerator<EventBatch, R, undefined> {
+  try {
+    for (;;) {
+      const next = await events.next();
+      if (next.done === true) return next.value;
+      yield [next.value];
+    }
+  } finally {
+    // Closes `events` when the consumer stopped early (a no-op once it is done).
+    await events.return(undefined as R);
+  }
 }
 
 function endEvent(startedAt: number, fields: EndFields): TurnEnd {
@@ -283,9 +306,9 @@ class Turn {
       this.#stopProcess?.({ kind: "consumer", message: "the consumer stopped reading" });
   }
 
-  async *run(): AsyncGenerator<CanonicalEvent, void, undefined> {
+  async *run(): AsyncGenerator<EventBatch, void, undefined> {
     try {
-      yield* this.#prepareThread();
+      yield* singly(this.#prepareThread());
       // A second run only when the stored thread was lost and the policy is to start a new one.
       while (yield* this.#runCodex()) this.#logger.info("starting codex again in a new thread");
     } catch (error) {
@@ -300,13 +323,15 @@ class Turn {
       };
       this.#stopProcess?.({ kind: "consumer", message: "plugin error" });
       const result = await this.#exited;
-      yield { kind: "error", error: turnError };
-      yield this.#end({
-        outcome: this.#child === undefined ? "failed" : "crashed",
-        message: turnError.message,
-        error: turnError,
-        result,
-      });
+      yield [
+        { kind: "error", error: turnError },
+        this.#end({
+          outcome: this.#child === undefined ? "failed" : "crashed",
+          message: turnError.message,
+          error: turnError,
+          result,
+        }),
+      ];
     } finally {
       this.#watchdog?.stop();
     }
@@ -349,7 +374,7 @@ class Turn {
   }
 
   /** One codex process; returns true when the turn should go on in a new thread (thread lost). */
-  async *#runCodex(): AsyncGenerator<CanonicalEvent, boolean, undefined> {
+  async *#runCodex(): AsyncGenerator<EventBatch, boolean, undefined> {
     const { config, binary } = this.#deps;
     const plan = this.#plan;
     const args = buildExecArgs({
@@ -421,9 +446,7 @@ class Turn {
         // pipe fills and codex blocks on write instead of the plugin buffering without bound.
         let lastPoll = Number.NEGATIVE_INFINITY;
         for await (const chunk of child.stdout) {
-          for (const line of splitter.push(chunk as Buffer)) {
-            for (const output of this.#mapper.mapLine(line)) yield* this.#forward(output);
-          }
+          yield* this.#forward(splitter.push(chunk as Buffer));
           // Tool calls codex has written to its rollout by now, with their real call ids. Each read
           // costs a few file operations, so while codex floods stdout (more is already buffered)
           // the rollout is read at most every ROLLOUT_POLL_MS; once codex pauses, at once.
@@ -439,18 +462,16 @@ class Turn {
       } catch (error) {
         this.#logger.warn({ err: error }, "reading codex stdout failed");
       }
-      for (const line of splitter.end()) {
-        for (const output of this.#mapper.mapLine(line)) yield* this.#forward(output);
-      }
+      yield* this.#forward(splitter.end());
       const result = await child.result;
       // Nothing may stop (or blame) a process that is gone; the wall clock keeps running.
       this.#stopProcess = undefined;
       this.#watchdog?.settle();
-      if (yield* this.#threadLost(result)) return true;
+      if (yield* singly(this.#threadLost(result))) return true;
       // No more codex run in this turn: a bound firing now would only mislabel its outcome.
       this.#watchdog?.stop();
-      yield* this.#rollout.finish(this.#completed || this.#resumed);
-      yield* this.#finish(result);
+      yield* singly(this.#rollout.finish(this.#completed || this.#resumed));
+      yield* singly(this.#finish(result));
       return false;
     } finally {
       clearTimeout(this.#exitGraceTimer);
@@ -487,34 +508,48 @@ class Turn {
     this.#watchdog.start();
   }
 
-  /** Forwards one mapped line: feeds the watchdog, then hands the events to the consumer. */
-  async *#forward(output: MapperOutput): AsyncGenerator<CanonicalEvent, void, undefined> {
-    if (this.#discardEvents) return;
-    const event = output.type === "event" ? output.event : undefined;
-    // Codex's "Reconnecting..." loop is not progress: with the network down it never ends.
-    if (event?.kind === "notice" && event.notice === "retrying") {
-      this.#lastRetryNotice = event.message;
-    } else {
-      this.#watchdog?.progress();
+  /**
+   * Forwards the lines of one read: feeds the watchdog, hands the plain events over together and
+   * the lines that change the turn's state (thread started, turn completed or failed) one by one.
+   */
+  async *#forward(lines: Iterable<SplitLine>): AsyncGenerator<EventBatch, void, undefined> {
+    let ready: CanonicalEvent[] = [];
+    for (const line of lines) {
+      for (const output of this.#mapper.mapLine(line)) {
+        if (this.#discardEvents) continue;
+        const event = output.type === "event" ? output.event : undefined;
+        // Codex's "Reconnecting..." loop is not progress: with the network down it never ends.
+        if (event?.kind === "notice" && event.notice === "retrying") {
+          this.#lastRetryNotice = event.message;
+        } else {
+          this.#watchdog?.progress();
+        }
+        if (event !== undefined) {
+          ready.push(event);
+          continue;
+        }
+        yield* this.#hold(ready);
+        ready = [];
+        yield* this.#held(this.#handle(output));
+        yield* this.#held(this.#reportStoreFailure());
+      }
     }
-    yield* this.#held(this.#handle(output));
-    if (this.#storeFailure !== undefined && !this.#storeFailureReported) {
-      yield* this.#held(this.#reportStoreFailure());
+    yield* this.#hold(ready);
+  }
+
+  /** While the consumer holds a batch, codex is stalled by back-pressure, not idle. */
+  async *#hold(batch: EventBatch): AsyncGenerator<EventBatch, void, undefined> {
+    if (batch.length === 0) return;
+    this.#watchdog?.pause();
+    try {
+      yield batch;
+    } finally {
+      this.#watchdog?.resume();
     }
   }
 
-  /** While the consumer holds an event, codex is stalled by back-pressure, not idle. */
-  async *#held(
-    events: AsyncIterable<CanonicalEvent>,
-  ): AsyncGenerator<CanonicalEvent, void, undefined> {
-    for await (const event of events) {
-      this.#watchdog?.pause();
-      try {
-        yield event;
-      } finally {
-        this.#watchdog?.resume();
-      }
-    }
+  async *#held(events: AsyncIterable<CanonicalEvent>): AsyncGenerator<EventBatch, void, undefined> {
+    for await (const event of events) yield* this.#hold([event]);
   }
 
   async *#handle(output: MapperOutput): AsyncGenerator<CanonicalEvent, void, undefined> {

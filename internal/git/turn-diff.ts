@@ -3,8 +3,8 @@
 // the two trees are diffed. Uncommitted changes made before the turn are in both trees, so they are
 // not attributed to it. New objects go to a private object directory that borrows the repository's
 // objects as an alternate: the repository itself is never written to.
-import { copyFile, mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { copyFile, lstat, mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 
 import { gitFailure, type GitResult, runGit } from "./run-git.js";
 
@@ -59,6 +59,7 @@ export class TurnDiffTracker {
    * there is nothing to track (not a git workspace, git missing or failing).
    */
   static async start(options: DiffTrackerOptions): Promise<TurnDiffTracker | DiffOutcome> {
+    if (!(await mayBeInRepository(options.cwd))) return { diff: emptyDiff("not_git") };
     const probeArgs = [
       "rev-parse",
       "--is-inside-work-tree",
@@ -181,6 +182,24 @@ function git(
     ...(options.git === undefined ? {} : { git: options.git }),
     ...(maxStdoutBytes === undefined ? {} : { maxStdoutBytes }),
   });
+}
+
+/**
+ * False only when no directory from `cwd` up to `/` has a `.git` entry: git's discovery (runGit
+ * clears the GIT_* variables that could point it elsewhere) would then find no repository, and the
+ * turn is spared spawning git to hear it. Anything unclear (a `.git` found, a permission error) is
+ * left to git.
+ */
+async function mayBeInRepository(cwd: string): Promise<boolean> {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    try {
+      await lstat(join(dir, ".git"));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return true;
+    }
+    if (dirname(dir) === dir) return false;
+  }
 }
 
 function emptyDiff(status: TurnDiffStatus): TurnDiff {

@@ -2,7 +2,7 @@
 // mcp-host bridge, and the merge of the host-tool calls into the turn's event stream.
 import type { Logger } from "pino";
 
-import type { CanonicalEvent } from "../codex/canonical-event.js";
+import type { CanonicalEvent, EventBatch } from "../codex/canonical-event.js";
 import type { McpServerRegistration } from "../codex/mcp-server-overrides.js";
 import type { HostToolSpec } from "../codex/turn-request.js";
 import type { ResolvedMcpHost } from "../config/load-config.js";
@@ -136,17 +136,17 @@ export class TurnHostTools {
    * they happen. The listener closes before `turn_end` is passed on, so nothing follows it.
    */
   async *interleave(
-    events: AsyncIterable<CanonicalEvent>,
-  ): AsyncGenerator<CanonicalEvent, void, undefined> {
+    events: AsyncIterable<EventBatch>,
+  ): AsyncGenerator<EventBatch, void, undefined> {
     const iterator = events[Symbol.asyncIterator]();
-    type Next = { source: "turn"; result: IteratorResult<CanonicalEvent> } | { source: "host" };
+    type Next = { source: "turn"; result: IteratorResult<EventBatch> } | { source: "host" };
     let turnNext: Promise<Next> | undefined;
     // Both kept until they win, so racing them again adds no callbacks.
     let hostNext: Promise<Next> | undefined;
     try {
       for (;;) {
         for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) {
-          yield item;
+          yield [item];
         }
         turnNext ??= iterator.next().then((result) => ({ source: "turn", result }) as const);
         hostNext ??= this.#queue.ready().then(() => ({ source: "host" }) as const);
@@ -157,13 +157,13 @@ export class TurnHostTools {
         }
         turnNext = undefined;
         if (next.result.done === true) return;
-        const event = next.result.value;
-        if (event.kind === "turn_end") {
+        const batch = next.result.value;
+        if (batch.at(-1)?.kind === "turn_end") {
           void this.close("the turn ended");
-          yield event;
+          yield batch;
           return;
         }
-        yield event;
+        yield batch;
       }
     } finally {
       // Pending only if the consumer stopped early; the turn's generator stops codex itself then.

@@ -364,7 +364,8 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
         signalled += 1;
       }
       if (signalled === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Long enough for a SIGKILLed process to be gone from the table (usually a zombie, skipped).
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 

@@ -19,7 +19,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceImplementation } from "../../src/plugin/grpc-service.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import type { CanonicalEvent, TurnError, Usage } from "../codex/canonical-event.js";
+import type { CanonicalEvent, EventBatch, TurnError, Usage } from "../codex/canonical-event.js";
 import type { TurnRequest } from "../codex/turn-request.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { AppError, isAppError, toGrpcStatus } from "../errors.js";
@@ -75,6 +75,9 @@ type ConfigState = {
   ledger: ProcessLedger;
 };
 
+/** What a RunTurn call's turn has open while it runs. */
+type TurnTools = { hostTools?: TurnHostTools | undefined };
+
 type TurnCall = grpc.ServerDuplexStream<
   RunTurnRequest,
   MessageInitShape<typeof RunTurnResponseSchema>
@@ -106,8 +109,6 @@ export class ProviderService {
   readonly #env: NodeJS.ProcessEnv;
   readonly #turns = new AgentTurns();
   readonly #selfCommand: string | undefined;
-  /** The host tools of each running turn that offers some, by agent id. */
-  readonly #hostTools = new Map<string, TurnHostTools>();
   #state: Promise<ConfigState> | undefined;
   #binary: Promise<CodexBinaryStatus> | undefined;
   #shuttingDown = false;
@@ -453,8 +454,9 @@ export class ProviderService {
       validateAgentId(request.agentId);
       const turn = this.#turns.begin(request.agentId);
       finish = turn.finish;
-      this.#watchCall(call, request.agentId, turn.cancel);
-      await this.#streamTurn(call, request, turn.signal);
+      const tools: TurnTools = {};
+      this.#watchCall(call, request.agentId, turn.cancel, tools);
+      await this.#streamTurn(call, request, turn.signal, tools, first.request.value.batchEvents);
     } catch (error) {
       const status = serviceError(error);
       this.#logger.warn({ code: status.code, error: status.details }, "turn rejected");
@@ -466,9 +468,14 @@ export class ProviderService {
 
   // Later messages on the stream may cancel or answer host tool calls; the host cancelling the
   // stream cancels as well.
-  // Bound to this call's turn, not to the agent: a late 'cancelled' from a stream whose turn is over
-  // (the host closing it after turn_end) must not cancel the agent's next turn.
-  #watchCall(call: TurnCall, agentId: string, cancel: (reason: CancelReason) => void): void {
+  // Bound to this call's turn, not to the agent: a late 'cancelled' or tool_result from a stream
+  // whose turn is over (the host closing it after turn_end) must not reach the agent's next turn.
+  #watchCall(
+    call: TurnCall,
+    agentId: string,
+    cancel: (reason: CancelReason) => void,
+    tools: TurnTools,
+  ): void {
     call.on("data", (message: RunTurnRequest) => {
       if (message.request.case === "cancel") {
         cancel({
@@ -476,7 +483,7 @@ export class ProviderService {
           message: message.request.value.reason || "cancelled by the host (RunTurn cancel)",
         });
       } else if (message.request.case === "toolResult") {
-        this.#answerHostTool(agentId, message.request.value);
+        this.#answerHostTool(tools.hostTools, agentId, message.request.value);
       }
     });
     call.on("cancelled", () => {
@@ -490,8 +497,14 @@ export class ProviderService {
     }
   }
 
-  async #streamTurn(call: TurnCall, request: TurnRequest, signal: AbortSignal): Promise<void> {
-    const [state, { runTurn }] = await Promise.all([this.#currentState(), loadRunner()]);
+  async #streamTurn(
+    call: TurnCall,
+    request: TurnRequest,
+    signal: AbortSignal,
+    tools: TurnTools,
+    batchEvents: boolean,
+  ): Promise<void> {
+    const [state, { runTurnBatches }] = await Promise.all([this.#currentState(), loadRunner()]);
     const binary = await this.#binaryStatus(state.config);
     const log = this.#logger.child({ agent_id: request.agentId });
     log.info({ model: request.model, prompt_chars: request.prompt.length }, "turn started");
@@ -499,8 +512,9 @@ export class ProviderService {
     let seq = 0;
     let end: TurnEndEvent | undefined;
     const hostTools = await this.#openHostTools(request, state.config, signal, log);
+    tools.hostTools = hostTools;
     try {
-      const events = runTurn(
+      const events = runTurnBatches(
         request,
         {
           config: state.config,
@@ -515,26 +529,37 @@ export class ProviderService {
         },
         signal,
       );
-      const send = async (event: CanonicalEvent): Promise<void> => {
-        if (event.kind === "turn_end") end = event;
-        seq += 1;
+      const send = async (batch: EventBatch): Promise<void> => {
+        const last = batch.at(-1);
+        if (last?.kind === "turn_end") end = last;
         // A cancelled call can no longer be written; the turn is stopping through `signal`.
-        if (!call.cancelled) {
-          const full = writeWithBackpressure(call, { event: eventToProto(event, seq) });
-          if (full !== undefined) await full;
+        if (call.cancelled) {
+          seq += batch.length;
+          return;
         }
+        let full: Promise<void> | undefined;
+        if (batchEvents) {
+          full = writeWithBackpressure(call, {
+            events: batch.map((event) => eventToProto(event, (seq += 1))),
+          });
+        } else {
+          for (const event of batch) {
+            full = writeWithBackpressure(call, { event: eventToProto(event, (seq += 1)) }) ?? full;
+          }
+        }
+        if (full !== undefined) await full;
       };
       try {
-        for await (const event of hostTools?.interleave(events) ?? events) await send(event);
+        for await (const batch of hostTools?.interleave(events) ?? events) await send(batch);
       } catch (error) {
         // The runner ends every turn itself; this keeps the one-turn_end promise even if it throws.
         if (end !== undefined) throw error;
         log.error({ err: error }, "the turn failed inside the plugin");
-        await send(crashedTurnEnd(error, performance.now() - startedAt));
+        await send([crashedTurnEnd(error, performance.now() - startedAt)]);
       }
     } finally {
       if (hostTools !== undefined) {
-        this.#hostTools.delete(request.agentId);
+        tools.hostTools = undefined;
         await hostTools.close("the turn ended");
       }
     }
@@ -570,7 +595,6 @@ export class ProviderService {
       logger: log,
       env: this.#env,
     });
-    this.#hostTools.set(request.agentId, hostTools);
     log.info(
       { tools: request.hostTools.map((tool) => tool.name), server: hostTools.registration.name },
       "host tools registered",
@@ -578,8 +602,11 @@ export class ProviderService {
     return hostTools;
   }
 
-  #answerHostTool(agentId: string, result: HostToolResult): void {
-    const hostTools = this.#hostTools.get(agentId);
+  #answerHostTool(
+    hostTools: TurnHostTools | undefined,
+    agentId: string,
+    result: HostToolResult,
+  ): void {
     if (hostTools === undefined) {
       this.#logger.warn(
         { agent_id: agentId, request_id: result.requestId },

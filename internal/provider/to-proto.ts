@@ -1,8 +1,9 @@
 // Canonical turn events → plexum.provider.v1 wire messages. The only place domain events meet
 // generated types (terraform-plugin-go's toproto seam).
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
+import type { TurnEventSchema } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import {
   ErrorClass as ErrorClassPb,
   type ErrorEvent,
@@ -11,8 +12,6 @@ import {
   ToolEvent_Phase,
   type ToolEventSchema,
   TurnEnd_Outcome,
-  type TurnEvent,
-  TurnEventSchema,
   type Usage as UsagePb,
   UsageSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
@@ -213,11 +212,20 @@ function eventBody(event: CanonicalEvent): EventInit {
   }
 }
 
-/** Converts one canonical event to a wire TurnEvent with its sequence number and timestamp. */
-export function eventToProto(event: CanonicalEvent, seq: number, now = Date.now()): TurnEvent {
-  return create(TurnEventSchema, {
+/**
+ * Converts one canonical event to a wire TurnEvent with its sequence number and timestamp: an init
+ * object, which the service's serializer encodes without creating the message first.
+ */
+export function eventToProto(
+  event: CanonicalEvent,
+  seq: number,
+  now = Date.now(),
+): MessageInitShape<typeof TurnEventSchema> {
+  const seconds = Math.floor(now / 1000);
+  return {
     seq: BigInt(seq),
-    time: timestampFromMs(now),
+    // timestampFromMs, as an init object.
+    time: { seconds: BigInt(seconds), nanos: (now - seconds * 1000) * 1_000_000 },
     event: eventBody(event),
-  });
+  };
 }

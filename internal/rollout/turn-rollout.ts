@@ -2,6 +2,8 @@
 // codex output (tool calls reach the host while the turn runs), read once more after codex exits,
 // and its cursor persisted with the agent's thread. It never throws: a rollout that is missing or
 // unreadable becomes a typed error event, and the turn goes on.
+import { performance } from "node:perf_hooks";
+
 import type { Logger } from "pino";
 
 import type { CanonicalEvent, TurnError } from "../codex/canonical-event.js";
@@ -23,6 +25,9 @@ export class TurnRollout {
   /** Set when the rollout could not be prepared; reported once at the end. */
   #unavailable: TurnError | undefined;
   #unavailableThread: string | undefined;
+  /** Until the file is found, searches back off (each is a few directory reads). */
+  #searchDelayMs = 0;
+  #nextSearchAt = 0;
 
   constructor(options: TurnRolloutOptions) {
     this.#options = options;
@@ -53,12 +58,22 @@ export class TurnRollout {
     if (same(this.#mirror?.threadId) || same(this.#unavailableThread)) return;
     this.#unavailable = undefined;
     this.#mirror = RolloutMirror.forNewThread(this.#options.codexHome, threadId);
+    this.#searchDelayMs = 0;
+    this.#nextSearchAt = 0;
   }
 
   /** The tool events appended since the last read; quiet about a file that is not there yet. */
   async *poll(): AsyncGenerator<CanonicalEvent, void, undefined> {
     const mirror = this.#mirror;
     if (mirror === undefined || this.#unavailable !== undefined) return;
+    if (mirror.path === undefined) {
+      // Not written yet, or never (a flood of output from a run without a rollout searched once
+      // per read of stdout): look again after 25, 50, … at most 400 ms.
+      const now = performance.now();
+      if (now < this.#nextSearchAt) return;
+      this.#searchDelayMs = Math.min(Math.max(this.#searchDelayMs * 2, 25), 400);
+      this.#nextSearchAt = now + this.#searchDelayMs;
+    }
     try {
       yield* (await mirror.read(false)).events;
     } catch (error) {

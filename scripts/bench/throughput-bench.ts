@@ -3,6 +3,8 @@
 // handshake and RunTurn, to a gRPC client in this process:
 //   - a lean client that reads each response's bytes and decodes only seq and the event kind (what
 //     a Go host's generated code costs, next to nothing), which measures what the plugin can push;
+//     with batched responses (StartTurn.batch_events), and as a host that reads one event per
+//     message;
 //   - the repo's own host library (streamTurn, protobuf-es decoding), whose decoding competes with
 //     the plugin for the same two cores;
 //   - the lean client reading slowly (a 100 ms pause after every 500 events): the plugin's peak RSS
@@ -73,12 +75,25 @@ function readVarint(bytes: Uint8Array, offset: number): [value: number, next: nu
   }
 }
 
-/** seq and oneof field number of the TurnEvent inside one serialized RunTurnResponse. */
-function peekEvent(response: Uint8Array): { seq: number; kind: number } {
-  // RunTurnResponse.event is field 1, length-delimited.
-  if (response[0] !== 0x0a) throw new Error("RunTurnResponse without an event");
-  const [length, start] = readVarint(response, 1);
-  const end = start + length;
+/** seq and oneof field number of each TurnEvent in one serialized RunTurnResponse. */
+function peekEvents(response: Uint8Array): { seq: number; kind: number }[] {
+  const events: { seq: number; kind: number }[] = [];
+  for (let at = 0; at < response.length;) {
+    // RunTurnResponse.event (field 1) or one of RunTurnResponse.events (field 2), length-delimited.
+    const tag = response[at];
+    if (tag !== 0x0a && tag !== 0x12) throw new Error(`unexpected RunTurnResponse tag ${tag}`);
+    const [length, start] = readVarint(response, at + 1);
+    events.push(peekEvent(response, start, start + length));
+    at = start + length;
+  }
+  return events;
+}
+
+function peekEvent(
+  response: Uint8Array,
+  start: number,
+  end: number,
+): { seq: number; kind: number } {
   let seq = 0;
   let kind = 0;
   for (let at = start; at < end;) {
@@ -125,27 +140,31 @@ function resetPeakRss(pid: number): boolean {
   }
 }
 
-function startRequest(agentId: string, workspace: string): Buffer {
+function startRequest(agentId: string, workspace: string, batchEvents: boolean): Buffer {
   const request = create(RunTurnRequestSchema, {
     request: {
       case: "start",
       value: {
         agent: { agentId, workspace },
         conversation: [{ role: Message_Role.USER, text: "stream" }],
+        batchEvents,
       },
     },
   });
   return Buffer.from(toBinary(RunTurnRequestSchema, request));
 }
 
-/** One turn of `events` item events read by the lean client; `slow` pauses as described above. */
+/**
+ * One turn of `events` item events read by the lean client; `slow` pauses as described above;
+ * `batched` asks for several events per message (StartTurn.batch_events).
+ */
 function leanRun(
   plugin: LaunchedPlugin,
   agentId: string,
   workspace: string,
   progressFile: string,
   events: number,
-  slow: boolean,
+  { slow, batched }: { slow: boolean; batched: boolean },
 ): Promise<RunResult> {
   const pid = plugin.process.pid ?? 0;
   const client = new grpc.Client(plugin.address, plugin.credentials, {
@@ -195,28 +214,30 @@ function leanRun(
       });
     };
     call.on("data", (response: Buffer) => {
-      const { seq, kind } = peekEvent(response);
-      if (seq !== lastSeq + 1) {
-        call.cancel();
-        finish(new Error(`seq ${seq} after ${lastSeq}: an event was lost or reordered`));
-        return;
-      }
-      lastSeq = seq;
-      received += 1;
+      const before = received;
       bytes += response.length;
-      if (kind === FIELD.text || kind === FIELD.reasoning || kind === FIELD.tool) itemEvents += 1;
-      if (kind === FIELD.turnEnd) {
-        turnEnds += 1;
-        call.end();
+      for (const { seq, kind } of peekEvents(response)) {
+        if (seq !== lastSeq + 1) {
+          call.cancel();
+          finish(new Error(`seq ${seq} after ${lastSeq}: an event was lost or reordered`));
+          return;
+        }
+        lastSeq = seq;
+        received += 1;
+        if (kind === FIELD.text || kind === FIELD.reasoning || kind === FIELD.tool) itemEvents += 1;
+        if (kind === FIELD.turnEnd) {
+          turnEnds += 1;
+          call.end();
+        }
       }
-      if (slow && received % SLOW_EVERY === 0) {
+      if (slow && Math.floor(received / SLOW_EVERY) > Math.floor(before / SLOW_EVERY)) {
         call.pause();
         setTimeout(() => call.resume(), SLOW_PAUSE_MS);
       }
     });
     call.on("error", (error: Error) => finish(error));
     call.on("end", () => finish());
-    call.write(startRequest(agentId, workspace));
+    call.write(startRequest(agentId, workspace, batched));
   });
 }
 
@@ -308,19 +329,28 @@ async function main(): Promise<void> {
     };
     const canReset = resetPeakRss(pid);
     const lean: RunResult[] = [];
+    const single: RunResult[] = [];
     const library: RunResult[] = [];
     const slow: RunResult[] = [];
     const count = runs(3);
+    const fast = { slow: false, batched: true };
     for (let i = 0; i < count; i += 1) {
       resetPeakRss(pid);
-      lean.push(await leanRun(plugin, next(), workspace, progressFile, EVENTS, false));
+      lean.push(await leanRun(plugin, next(), workspace, progressFile, EVENTS, fast));
       resetPeakRss(pid);
       library.push(await libraryRun(plugin, next(), workspace));
+      resetPeakRss(pid);
+      single.push(
+        await leanRun(plugin, next(), workspace, progressFile, EVENTS, { ...fast, batched: false }),
+      );
     }
     for (let i = 0; i < Math.max(1, Math.round(count / 3)); i += 1) {
       resetPeakRss(pid);
       slow.push(
-        await leanRun(plugin, next(SLOW_EVENTS), workspace, progressFile, SLOW_EVENTS, true),
+        await leanRun(plugin, next(SLOW_EVENTS), workspace, progressFile, SLOW_EVENTS, {
+          slow: true,
+          batched: true,
+        }),
       );
     }
 
@@ -346,6 +376,12 @@ async function main(): Promise<void> {
         lean.map((r) => r.peakRssMiB),
       ),
       row("events/s, protobuf-es host library", "events/s", library.map(rate)),
+      row("events/s, lean client, one event per message", "events/s", single.map(rate)),
+      row(
+        "plugin CPU per event, one event per message",
+        "µs",
+        single.map((r) => (r.pluginCpuMs * 1000) / r.events),
+      ),
       row(
         "plugin peak RSS, protobuf-es host library",
         "MiB",
@@ -375,6 +411,9 @@ async function main(): Promise<void> {
       notes: [
         `each run: ${EVENTS.toLocaleString("en-US")} item events, ${totalMb.toFixed(0)} MB of gRPC ` +
           "messages, every event checked (seq without gaps, one turn_end)",
+        "the lean client and the host library ask for batched responses (StartTurn.batch_events: " +
+          "the events of one read of codex's output per message); 'one event per message' is a " +
+          "host that does not",
         `plugin RSS after Configure: ${baselineRss.toFixed(0)} MiB; peak RSS is VmHWM` +
           (canReset
             ? ", reset before each run"

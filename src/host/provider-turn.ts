@@ -3,6 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
   HostToolCall,
   ProviderPlugin,
+  RunTurnResponse,
   StartTurnSchema,
   TurnEvent,
 } from "../gen/plexum/provider/v1/provider_pb.js";
@@ -34,7 +35,8 @@ export interface StreamTurnOptions {
 
 /**
  * Runs one turn over `RunTurn` and yields its events up to and including `turn_end`. The request
- * side stays open until then, so a cancel can still be sent.
+ * side stays open until then, so a cancel can still be sent. Asks for batched responses unless
+ * `start.batchEvents` says otherwise; both shapes are read.
  */
 export async function* streamTurn(
   client: ServiceClient<typeof ProviderPlugin>,
@@ -47,37 +49,39 @@ export async function* streamTurn(
       call.write({ request: { case: "cancel", value: { reason: options.cancelReason ?? "" } } });
     }
   };
-  call.write({ request: { case: "start", value: start } });
+  const answer = (request: HostToolCall, result: HostToolAnswer | undefined): void => {
+    if (result === undefined || call.writableEnded) return;
+    call.write({
+      request: { case: "toolResult", value: { ...result, requestId: request.requestId } },
+    });
+  };
+  // The handler runs beside the stream; its answer goes back on the same call.
+  const dispatch = (request: HostToolCall): void => {
+    const handler = options.onHostToolCall;
+    if (handler === undefined) return;
+    Promise.resolve()
+      .then(() => handler(request))
+      .then(
+        (result) => answer(request, result),
+        (error: unknown) =>
+          answer(request, {
+            text: error instanceof Error ? error.message : String(error),
+            isError: true,
+          }),
+      )
+      // The stream may be gone by the time the answer is ready; that turn has ended anyway.
+      .catch(() => undefined);
+  };
+  call.write({ request: { case: "start", value: { batchEvents: true, ...start } } });
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted === true) onAbort();
   try {
-    const answer = (request: HostToolCall, result: HostToolAnswer | undefined): void => {
-      if (result === undefined || call.writableEnded) return;
-      call.write({
-        request: { case: "toolResult", value: { ...result, requestId: request.requestId } },
-      });
-    };
-    for await (const response of call) {
-      const event = (response as { event?: TurnEvent }).event;
-      if (event === undefined) continue;
-      const handler = options.onHostToolCall;
-      if (event.event.case === "hostToolCall" && handler !== undefined) {
-        const request = event.event.value;
-        Promise.resolve()
-          .then(() => handler(request))
-          .then(
-            (result) => answer(request, result),
-            (error: unknown) =>
-              answer(request, {
-                text: error instanceof Error ? error.message : String(error),
-                isError: true,
-              }),
-          )
-          // The stream may be gone by the time the answer is ready; that turn has ended anyway.
-          .catch(() => undefined);
+    for await (const response of call as AsyncIterable<RunTurnResponse>) {
+      for (const event of response.event === undefined ? response.events : [response.event]) {
+        if (event.event.case === "hostToolCall") dispatch(event.event.value);
+        yield event;
+        if (event.event.case === "turnEnd") return;
       }
-      yield event;
-      if (event.event.case === "turnEnd") break;
     }
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

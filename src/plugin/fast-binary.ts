@@ -9,10 +9,22 @@
 // reflection API (sortedFields, isSet, get) exactly as its to-binary.js does. A value this code
 // does not expect (a 64-bit number that is not a bigint, an out-of-range int32, a missing required
 // field) hands the whole message to toBinary(), which encodes it or throws its usual error.
-import { type DescMessage, type MessageShape, ScalarType, toBinary } from "@bufbuild/protobuf";
-import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+// encodeInit writes an init object (MessageInitShape) the same way without create() first, which
+// copies every field into a new message; it falls back to create() where create() converts.
+import {
+  create,
+  type DescField,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+  ScalarType,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { isScalarZeroValue, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
+import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
-// google.protobuf.FeatureSet.FieldPresence.LEGACY_REQUIRED, as in protobuf-es's to-binary.js.
+// google.protobuf.FeatureSet.FieldPresence, as in protobuf-es's to-binary.js and create.js.
+const IMPLICIT = 2;
 const LEGACY_REQUIRED = 3;
 const FLOAT32_MAX = 3.4028234663852886e38;
 const INT32_MIN = -0x80000000;
@@ -339,6 +351,180 @@ export function encodeMessage<Desc extends DescMessage>(
     if (!(error instanceof Fallback)) throw error;
     const bytes = toBinary(schema, message);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return writer.buf.subarray(0, writer.pos);
+}
+
+const sortedFieldsCache = new WeakMap<DescMessage, readonly DescField[]>();
+
+/** The fields in number order, the order toBinary writes them in. */
+function sortedFields(desc: DescMessage): readonly DescField[] {
+  let fields = sortedFieldsCache.get(desc);
+  if (fields === undefined) {
+    fields = [...desc.fields].sort((a, b) => a.number - b.number);
+    sortedFieldsCache.set(desc, fields);
+  }
+  return fields;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array)
+  );
+}
+
+/** A map key as reflection yields it: object keys are strings. */
+function mapKeyValue(type: ScalarType, key: string): unknown {
+  switch (type) {
+    case ScalarType.STRING:
+      return key;
+    case ScalarType.BOOL:
+      if (key === "true" || key === "false") return key === "true";
+      throw new Fallback();
+    case ScalarType.INT64:
+    case ScalarType.SINT64:
+    case ScalarType.SFIXED64:
+    case ScalarType.UINT64:
+    case ScalarType.FIXED64:
+      if (!/^-?\d+$/.test(key)) throw new Fallback();
+      return BigInt(key);
+    default: {
+      const number = Number(key);
+      if (!/^-?\d+$/.test(key) || !Number.isSafeInteger(number)) throw new Fallback();
+      return number;
+    }
+  }
+}
+
+/** A message-typed value of an init object: a message, or an init object of `desc`. */
+function writeInitMessageValue(w: Writer, desc: DescMessage, value: unknown): void {
+  // create() unwraps wrappers and keeps Struct fields as JSON objects.
+  if (!isPlainObject(value) || isWrapperDesc(desc) || desc.typeName === "google.protobuf.Struct") {
+    throw new Fallback();
+  }
+  if ("$typeName" in value) {
+    if (value["$typeName"] !== desc.typeName) throw new Fallback();
+    writeFields(w, reflect(desc, value as MessageShape<DescMessage>));
+  } else {
+    writeInitFields(w, desc, value);
+  }
+}
+
+function writeInitMessageField(
+  w: Writer,
+  field: { readonly number: number; readonly delimitedEncoding: boolean },
+  desc: DescMessage,
+  value: unknown,
+): void {
+  if (field.delimitedEncoding) {
+    w.tag(field.number, WireType.StartGroup);
+    writeInitMessageValue(w, desc, value);
+    w.tag(field.number, WireType.EndGroup);
+    return;
+  }
+  w.tag(field.number, WireType.LengthDelimited);
+  const start = w.startLength();
+  writeInitMessageValue(w, desc, value);
+  w.endLength(start);
+}
+
+function writeInitFields(w: Writer, desc: DescMessage, init: Record<string, unknown>): void {
+  if ("$unknown" in init) throw new Fallback();
+  for (const field of sortedFields(desc)) {
+    let value: unknown;
+    if (field.oneof === undefined) {
+      value = init[field.localName];
+      // create() ignores undefined and null.
+      if (value === undefined || value === null) {
+        if (field.presence === LEGACY_REQUIRED) throw new Fallback();
+        continue;
+      }
+    } else {
+      const selected = init[field.oneof.localName] as { case?: unknown; value?: unknown } | null;
+      if (selected?.case !== field.localName) continue;
+      value = selected.value;
+      if (value === undefined || value === null) throw new Fallback();
+    }
+    switch (field.fieldKind) {
+      case "scalar":
+      case "enum": {
+        if (field.oneof === undefined && field.presence === IMPLICIT) {
+          const zero =
+            field.fieldKind === "enum"
+              ? value === field.enum.values[0]?.number
+              : isScalarZeroValue(field.scalar, value);
+          if (zero) continue;
+        }
+        writeScalar(w, field.scalar ?? ScalarType.INT32, field.number, value);
+        break;
+      }
+      case "message":
+        writeInitMessageField(w, field, field.message, value);
+        break;
+      case "list": {
+        if (!Array.isArray(value)) throw new Fallback();
+        if (field.listKind === "message") {
+          for (const item of value) writeInitMessageField(w, field, field.message, item);
+          break;
+        }
+        const type = field.scalar ?? ScalarType.INT32;
+        if (field.packed) {
+          if (value.length === 0) break;
+          w.tag(field.number, WireType.LengthDelimited);
+          const start = w.startLength();
+          for (const item of value) writeScalarValue(w, type, item);
+          w.endLength(start);
+          break;
+        }
+        for (const item of value) writeScalar(w, type, field.number, item);
+        break;
+      }
+      case "map":
+        if (!isPlainObject(value) || "$typeName" in value) throw new Fallback();
+        for (const [key, item] of Object.entries(value)) {
+          w.tag(field.number, WireType.LengthDelimited);
+          const start = w.startLength();
+          writeScalar(w, field.mapKey, 1, mapKeyValue(field.mapKey, key));
+          if (field.mapKind === "message") {
+            w.tag(2, WireType.LengthDelimited);
+            const inner = w.startLength();
+            writeInitMessageValue(w, field.message, item);
+            w.endLength(inner);
+          } else {
+            writeScalar(w, field.scalar ?? ScalarType.INT32, 2, item);
+          }
+          w.endLength(start);
+        }
+        break;
+    }
+  }
+}
+
+/**
+ * Encodes an init object of `schema` (or a message) to what
+ * `toBinary(schema, create(schema, init))` writes, without creating the message.
+ */
+export function encodeInit<Desc extends DescMessage>(
+  schema: Desc,
+  init: MessageInitShape<Desc>,
+): Buffer {
+  return encodeInitDirect(schema, init) ?? encodeMessage(schema, create(schema, init));
+}
+
+/** {@link encodeInit} without the fallback: undefined where create() would have to convert. */
+export function encodeInitDirect<Desc extends DescMessage>(
+  schema: Desc,
+  init: MessageInitShape<Desc>,
+): Buffer | undefined {
+  const writer = new Writer(512);
+  try {
+    writeInitMessageValue(writer, schema, init);
+  } catch (error) {
+    if (!(error instanceof Fallback)) throw error;
+    return undefined;
   }
   return writer.buf.subarray(0, writer.pos);
 }

@@ -5,10 +5,10 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 
-import { encodeMessage } from "./fast-binary.js";
+import { encodeInit } from "./fast-binary.js";
 
 /** The descriptor fields that decide a method's handler type. */
 type MethodShape = Pick<DescMethod, "input" | "output" | "methodKind">;
@@ -59,7 +59,7 @@ export function serializeMessage<Desc extends DescMessage>(
   schema: Desc,
   value: MessageInitShape<Desc>,
 ): Buffer {
-  return encodeMessage(schema, create(schema, value));
+  return encodeInit(schema, value);
 }
 
 /** Parses a message of the given schema from wire bytes. */

@@ -538,4 +538,11 @@ describe("started and cancelled in a loop", () => {
     expect(result.after.fds).toBeLessThanOrEqual(result.before.fds + 2);
     expect(Object.keys(result.outcomes).sort()).toEqual(["CANCELLED", "DROPPED"]);
   });
+
+  it("runs with glibc's malloc arenas capped, which keeps RSS flat over thousands of turns", async () => {
+    const harness = await startHarness({ skipConfigure: true });
+    const environ = readFileSync(`/proc/${harness.plugin.process.pid}/environ`, "utf8");
+    // Set on the executable's #! line (scripts/build.mjs); glibc reads it at process start.
+    expect(environ.split("\0")).toContain("MALLOC_ARENA_MAX=2");
+  });
 });

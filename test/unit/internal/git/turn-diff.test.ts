@@ -119,10 +119,12 @@ describe("TurnDiffTracker", () => {
 
   it("says not_git outside a repository and unavailable when git cannot run", async () => {
     const plain = await dirs.make("plain");
-    expect(await track(plain)).toEqual({
-      diff: { status: "not_git", unified: "", files: [], bytes: 0 },
-    });
-    const missing = await track(plain, "/nonexistent/git");
+    const notGit = { diff: { status: "not_git", unified: "", files: [], bytes: 0 } };
+    expect(await track(plain)).toEqual(notGit);
+    // No .git anywhere above: known without running git at all.
+    expect(await track(plain, "/nonexistent/git")).toEqual(notGit);
+    const repository = await repo({ "sub/a.txt": "a\n" });
+    const missing = await track(join(repository, "sub"), "/nonexistent/git");
     expect(missing).toMatchObject({ diff: { status: "unavailable" } });
     expect((missing as DiffOutcome).reason).toContain("ENOENT");
   });

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
+import type { CanonicalEvent, EventBatch } from "../../../../internal/codex/canonical-event.js";
 import type { ResolvedMcpHost } from "../../../../internal/config/load-config.js";
 import { PluginSocketClient } from "../../../../internal/mcp/socket-client.js";
 import { agentSocketPath } from "../../../../internal/mcp/socket-path.js";
@@ -61,18 +61,19 @@ function bridgeClient(stateDir: string): PluginSocketClient {
 }
 
 // A turn whose events the test releases one at a time.
+// The runner's batches: whatever was emitted since the last one.
 function controlledTurn(): {
-  events: AsyncGenerator<CanonicalEvent>;
+  events: AsyncGenerator<EventBatch>;
   emit: (e: CanonicalEvent) => void;
 } {
   const queue: CanonicalEvent[] = [];
   let wake: (() => void) | undefined;
-  async function* events(): AsyncGenerator<CanonicalEvent> {
+  async function* events(): AsyncGenerator<EventBatch> {
     for (;;) {
       while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const event = queue.shift()!;
-      yield event;
-      if (event.kind === "turn_end") return;
+      const batch = queue.splice(0);
+      yield batch;
+      if (batch.at(-1)?.kind === "turn_end") return;
     }
   }
   return {
@@ -125,7 +126,7 @@ describe("TurnHostTools", () => {
     const turn = controlledTurn();
     const seen: CanonicalEvent[] = [];
     const consumed = (async () => {
-      for await (const event of tools.interleave(turn.events)) seen.push(event);
+      for await (const batch of tools.interleave(turn.events)) seen.push(...batch);
     })();
 
     turn.emit({ kind: "text", itemId: "item_0", text: "calling" });

@@ -20,8 +20,8 @@ import { implementService } from "../../../../src/plugin/grpc-service.js";
 import { servePlugin, type ServePluginResult } from "../../../../src/plugin/serve.js";
 
 vi.mock("../../../../internal/codex/turn-runner.js", () => ({
-  runTurn: async function* () {
-    yield { kind: "text", itemId: "item_0", text: "partial" };
+  runTurnBatches: async function* () {
+    yield [{ kind: "text", itemId: "item_0", text: "partial" }];
     throw new Error("boom in the runner");
   },
 }));

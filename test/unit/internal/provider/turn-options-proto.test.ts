@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
 import { isAppError } from "../../../../internal/errors.js";
@@ -7,6 +8,7 @@ import { eventToProto } from "../../../../internal/provider/to-proto.js";
 import {
   Message_Role,
   StartTurnSchema,
+  TurnEventSchema,
 } from "../../../../src/gen/plexum/provider/v1/provider_pb.js";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -83,9 +85,21 @@ describe("turnRequestFromProto: turn options", () => {
   });
 });
 
+// The wire message the serializer writes from eventToProto's init object.
+const toEvent = (...args: Parameters<typeof eventToProto>) =>
+  create(TurnEventSchema, eventToProto(...args));
+
 describe("eventToProto: turn options", () => {
+  it("stamps seq and the time as timestampFromMs does", () => {
+    for (const now of [0, 999, 1_790_000_000_123, 1_790_000_000_999]) {
+      const event = toEvent({ kind: "text", itemId: "i", text: "x" }, 7, now);
+      expect(event.seq).toBe(7n);
+      expect(event.time).toEqual(timestampFromMs(now));
+    }
+  });
+
   it("carries the policy and worktree on turn_started, output and diff on turn_end", () => {
-    const started = eventToProto(
+    const started = toEvent(
       {
         kind: "turn_started",
         threadId: "t",
@@ -112,7 +126,7 @@ describe("eventToProto: turn options", () => {
         networkAccess: true,
       },
     });
-    const end = eventToProto(
+    const end = toEvent(
       {
         kind: "turn_end",
         outcome: "completed",

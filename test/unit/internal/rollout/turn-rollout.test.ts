@@ -1,6 +1,6 @@
 import { appendFile, writeFile } from "node:fs/promises";
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { type CanonicalEvent, emptyUsage } from "../../../../internal/codex/canonical-event.js";
 import { TurnRollout } from "../../../../internal/rollout/turn-rollout.js";
@@ -38,13 +38,24 @@ async function collect(events: AsyncIterable<CanonicalEvent>): Promise<Canonical
 const kinds = (events: CanonicalEvent[]) => events.map((event) => event.kind);
 
 describe("TurnRollout", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  // Polls with the clock at `ms`.
+  const pollAt = (turn: TurnRollout, ms: number) => {
+    vi.spyOn(performance, "now").mockReturnValue(ms);
+    return collect(turn.poll());
+  };
+
   it("mirrors a new thread while it runs and stores the cursor at the end", async () => {
     const turn = rollout();
     turn.threadStarted(FIXTURE_THREAD);
     // Not written yet: quiet.
-    expect(await collect(turn.poll())).toEqual([]);
+    expect(await pollAt(turn, 1000)).toEqual([]);
     const path = await installFixture(home, "basic.jsonl");
-    expect(kinds(await collect(turn.poll()))).toContain("tool_call");
+    expect(kinds(await pollAt(turn, 1100))).toContain("tool_call");
+    vi.restoreAllMocks();
     expect(await collect(turn.finish(true))).toEqual([]);
     const loaded = await store.load(AGENT);
     expect(loaded.status === "ok" && loaded.record.rollout?.path).toBe(path);
@@ -69,6 +80,31 @@ describe("TurnRollout", () => {
         callKind: "function_call",
       },
     ]);
+  });
+
+  it("searches for a rollout not written yet less and less often, then reads it on every poll", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    expect(await pollAt(turn, 1000)).toEqual([]);
+    await installFixture(home, "basic.jsonl");
+    // Searched at 1000 ms: the next search is due at 1025, then 50 ms after that search.
+    expect(await pollAt(turn, 1024)).toEqual([]);
+    expect(kinds(await pollAt(turn, 1025))).toContain("tool_call");
+    await appendFile(
+      `${sessionDir(home)}/rollout-2026-11-22T00-46-46-${FIXTURE_THREAD}.jsonl`,
+      '{"ordinal":20,"type":"response_item","payload":{"type":"function_call","name":"x","arguments":"{}","call_id":"call_2"}}\n',
+    );
+    // Found: read at once, whatever the clock says.
+    expect(kinds(await pollAt(turn, 1026))).toEqual(["tool_call"]);
+
+    // Misses at 0, 25, 75, 175, 375, 775 and 1175 ms: the delay doubles up to 400 ms.
+    const late = "01a200b8-0000-7000-8000-0000000000aa";
+    const slow = rollout();
+    slow.threadStarted(late);
+    for (const at of [0, 25, 75, 175, 375, 775, 1175]) expect(await pollAt(slow, at)).toEqual([]);
+    await installFixture(home, "basic.jsonl", late);
+    expect(await pollAt(slow, 1574)).toEqual([]);
+    expect(kinds(await pollAt(slow, 1575))).toContain("tool_call");
   });
 
   it("reports a missing rollout as a typed error only when codex must have written one", async () => {

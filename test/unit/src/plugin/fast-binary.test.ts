@@ -1,4 +1,4 @@
-// encodeMessage must write exactly the bytes protobuf-es's toBinary writes, for every message the
+// encodeMessage and encodeInit must write exactly the bytes protobuf-es's toBinary writes, for every message the
 // plugin and its hosts exchange and for the well-known and descriptor types (proto2 presence,
 // required fields, maps, oneofs, packed and unpacked lists, groups of nesting), with random and
 // edge-case values.
@@ -38,7 +38,7 @@ import {
 import { file_plugin_grpc_broker } from "../../../../src/gen/plugin/grpc_broker_pb.js";
 import { file_plugin_grpc_controller } from "../../../../src/gen/plugin/grpc_controller_pb.js";
 import { file_plugin_grpc_stdio } from "../../../../src/gen/plugin/grpc_stdio_pb.js";
-import { encodeMessage } from "../../../../src/plugin/fast-binary.js";
+import { encodeInit, encodeInitDirect, encodeMessage } from "../../../../src/plugin/fast-binary.js";
 
 const files: GenFile[] = [
   file_plexum_provider_v1_provider,
@@ -364,18 +364,69 @@ function expectSameBytes(schema: DescMessage, initValue: Record<string, unknown>
   }
   if (expected === undefined) {
     expect(() => encodeMessage(schema, message)).toThrow((expectedError as Error).message);
+    expect(() => encodeInit(schema, initValue as never)).toThrow((expectedError as Error).message);
     return;
   }
   const actual = encodeMessage(schema, message);
   expect(Buffer.from(actual).equals(Buffer.from(expected)), schema.typeName).toBe(true);
+  // The same bytes straight from the init object.
+  const fromInit = encodeInit(schema, initValue as never);
+  expect(Buffer.from(fromInit).equals(Buffer.from(expected)), `${schema.typeName} init`).toBe(true);
+  const direct = encodeInitDirect(schema, initValue as never);
+  if (direct !== undefined) {
+    directCount += 1;
+    expect(Buffer.from(direct).equals(Buffer.from(expected)), `${schema.typeName} direct`).toBe(
+      true,
+    );
+  }
 }
+
+// How many init objects encodeInit wrote without create(); see the test below.
+let directCount = 0;
 
 describe("encodeMessage", () => {
   it("writes what toBinary writes for every message type, with random values", () => {
     const random = rng(20_261_122);
+    directCount = 0;
+    let total = 0;
     for (const schema of allMessages()) {
-      for (let i = 0; i < 25; i += 1) expectSameBytes(schema, init(random, schema));
+      for (let i = 0; i < 25; i += 1) {
+        expectSameBytes(schema, init(random, schema));
+        total += 1;
+      }
     }
+    // Most take the direct path (the rest hold wrappers, Structs, missing required fields…).
+    expect(directCount / total).toBeGreaterThan(0.8);
+  });
+
+  it("writes the plugin's own event messages without create()", () => {
+    const response = {
+      events: [
+        {
+          seq: 1n,
+          time: { seconds: 1_790_000_000n, nanos: 5 },
+          event: { case: "text", value: { itemId: "item_0", text: "héllo", final: true } },
+        },
+        {
+          seq: 2n,
+          event: {
+            case: "tool",
+            value: {
+              itemId: "item_1",
+              status: "completed",
+              tool: { case: "command", value: { command: "ls", aggregatedOutput: "a\n" } },
+            },
+          },
+        },
+      ],
+    };
+    const direct = encodeInitDirect(RunTurnResponseSchema, response as never);
+    expect(direct).toBeDefined();
+    const expected = toBinary(
+      RunTurnResponseSchema,
+      create(RunTurnResponseSchema, response as never),
+    );
+    expect(Buffer.from(direct as Buffer).equals(Buffer.from(expected))).toBe(true);
   });
 
   it("writes empty messages and zero values as toBinary does", () => {
