@@ -46,6 +46,8 @@ export class TurnWatchdog {
   readonly #now: () => number;
   #turnTimer: NodeJS.Timeout | undefined;
   #activityTimer: NodeJS.Timeout | undefined;
+  /** When #activityTimer fires, on the #now() clock. */
+  #activityTimerAt = 0;
   // Paused time is subtracted from the activity clock.
   #pausedTotal = 0;
   #pausedAt: number | undefined;
@@ -94,12 +96,13 @@ export class TurnWatchdog {
     this.#schedule();
   }
 
-  /** The consumer holds an event: the activity clock stands still until {@link resume}. */
+  /**
+   * The consumer holds an event: the activity clock stands still until {@link resume}. A timer that
+   * fires meanwhile does nothing; resume() arms it again.
+   */
   pause(): void {
     if (this.#pausedAt !== undefined) return;
     this.#pausedAt = this.#now();
-    clearTimeout(this.#activityTimer);
-    this.#activityTimer = undefined;
   }
 
   resume(): void {
@@ -147,23 +150,29 @@ export class TurnWatchdog {
     return undefined;
   }
 
+  // Keeps a timer that fires no later than the bound in force needs: one that fires early re-arms
+  // for the rest, so progress and pauses (every event batch) cost no timer churn.
   #schedule(): void {
-    clearTimeout(this.#activityTimer);
-    this.#activityTimer = undefined;
     if (!this.#running || this.#fired || this.#settled || this.#pausedAt !== undefined) return;
     const pending = this.#pending();
-    if (pending === undefined) return;
-    this.#activityTimer = setTimeout(
-      () => {
-        this.#activityTimer = undefined;
-        const current = this.#pending();
-        if (current === undefined || this.#pausedAt !== undefined || this.#settled) return;
-        // Timers may fire a little early; re-arm for the rest.
-        if (current.leftMs > 0) this.#schedule();
-        else this.#fire(current.bound, current.limitMs);
-      },
-      Math.min(Math.max(0, Math.ceil(pending.leftMs)), MAX_TIMER_MS),
-    );
+    if (pending === undefined) {
+      clearTimeout(this.#activityTimer);
+      this.#activityTimer = undefined;
+      return;
+    }
+    const delay = Math.min(Math.max(0, Math.ceil(pending.leftMs)), MAX_TIMER_MS);
+    const now = this.#now();
+    if (this.#activityTimer !== undefined && this.#activityTimerAt <= now + delay) return;
+    clearTimeout(this.#activityTimer);
+    this.#activityTimerAt = now + delay;
+    this.#activityTimer = setTimeout(() => {
+      this.#activityTimer = undefined;
+      const current = this.#pending();
+      if (current === undefined || this.#pausedAt !== undefined || this.#settled) return;
+      // Early (progress, a pause, or the timer itself): re-arm for the rest.
+      if (current.leftMs > 0) this.#schedule();
+      else this.#fire(current.bound, current.limitMs);
+    }, delay);
     this.#activityTimer.unref();
   }
 

@@ -537,17 +537,17 @@ export class ProviderService {
           seq += batch.length;
           return;
         }
-        let full: Promise<void> | undefined;
+        let full: boolean;
         if (batchEvents) {
-          full = writeWithBackpressure(call, {
-            events: batch.map((event) => eventToProto(event, (seq += 1))),
-          });
+          full = !call.write({ events: batch.map((event) => eventToProto(event, (seq += 1))) });
         } else {
+          full = false;
           for (const event of batch) {
-            full = writeWithBackpressure(call, { event: eventToProto(event, (seq += 1)) }) ?? full;
+            full = !call.write({ event: eventToProto(event, (seq += 1)) }) || full;
           }
         }
-        if (full !== undefined) await full;
+        // The transport is full: a slow host slows codex down.
+        if (full) await drained(call);
       };
       try {
         for await (const batch of hostTools?.interleave(events) ?? events) await send(batch);
@@ -695,16 +695,11 @@ function firstRequest(call: TurnCall): Promise<RunTurnRequest | undefined> {
 }
 
 /**
- * Writes one message; when the transport is full, returns a promise that settles once it drains
- * (or the call goes away), so a slow host slows codex down. Plain listeners rather than
+ * Settles once a call whose write returned false drains, or goes away. Plain listeners rather than
  * `events.once` with an AbortSignal: that allocated an AbortError with a stack trace on every full
  * write, a large share of the plugin's CPU when events stream fast.
  */
-function writeWithBackpressure(
-  call: TurnCall,
-  message: MessageInitShape<typeof RunTurnResponseSchema>,
-): Promise<void> | undefined {
-  if (call.write(message)) return undefined;
+function drained(call: TurnCall): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       call.off("drain", done);

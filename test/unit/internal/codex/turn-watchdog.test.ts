@@ -48,6 +48,25 @@ describe("TurnWatchdog", () => {
     expect(fired.map((expiry) => expiry.code)).toEqual(["TURN_IDLE_TIMEOUT"]);
   });
 
+  it("keeps its timer through progress and pauses instead of re-arming it for every event", () => {
+    const dog = watchdog({ idleMs: 1000 });
+    const armed = vi.spyOn(globalThis, "setTimeout");
+    for (let event = 0; event < 1000; event += 1) {
+      dog.pause();
+      dog.resume();
+      dog.progress();
+    }
+    expect(armed.mock.calls.length).toBeLessThanOrEqual(1);
+    // Still exact: the timer due at 1000 ms re-arms for the rest, then fires 1000 ms after the
+    // last progress.
+    vi.advanceTimersByTime(400);
+    dog.progress();
+    vi.advanceTimersByTime(999);
+    expect(fired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(fired.map((expiry) => expiry.bound)).toEqual(["idle"]);
+  });
+
   it("applies the idle bound from the start when the first-event deadline is off", () => {
     watchdog({ idleMs: 700 });
     vi.advanceTimersByTime(700);
