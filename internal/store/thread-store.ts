@@ -73,6 +73,9 @@ const recordSchema = z.object({
 
 // write-file-atomic names its temp files `<file>.<uint32>`; `.tmp` covers older writers.
 const STALE_TEMP = new RegExp(`^${THREAD_FILE.replace(".", "\\.")}\\.(\\d+|tmp)$|\\.tmp$`);
+// At start-up no write of this process is in flight, so usage.json's temps (UsageStore, same
+// directory, its own queue) go too.
+const STALE_TEMP_AT_START = /^(thread|usage)\.json\.(\d+|tmp)$|\.tmp$/;
 
 export class ThreadStore {
   readonly #agentsDir: string;
@@ -189,7 +192,9 @@ export class ThreadStore {
     let removed = 0;
     for (const name of names) {
       const dir = join(this.#agentsDir, name);
-      removed += await this.#queue.run(dir, () => removeStaleTemps(dir)).catch(() => 0);
+      removed += await this.#queue
+        .run(dir, () => removeStaleTemps(dir, STALE_TEMP_AT_START))
+        .catch(() => 0);
     }
     return removed;
   }
@@ -254,7 +259,7 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-async function removeStaleTemps(dir: string): Promise<number> {
+async function removeStaleTemps(dir: string, pattern = STALE_TEMP): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -265,7 +270,7 @@ async function removeStaleTemps(dir: string): Promise<number> {
   // A temp file that cannot be removed (read-only state dir) is harmless: it is never read.
   const removed = await Promise.all(
     names
-      .filter((name) => STALE_TEMP.test(name))
+      .filter((name) => pattern.test(name))
       .map((name) =>
         rm(join(dir, name), { force: true }).then(
           () => 1,

@@ -261,6 +261,28 @@ function writeScalar(w: Writer, type: ScalarType, fieldNo: number, value: unknow
   writeScalarValue(w, type, value);
 }
 
+function writeScalarList(
+  w: Writer,
+  field: {
+    readonly number: number;
+    readonly packed: boolean;
+    readonly scalar: ScalarType | undefined;
+  },
+  items: Iterable<unknown>,
+  size: number,
+): void {
+  const type = field.scalar ?? ScalarType.INT32;
+  if (!field.packed) {
+    for (const item of items) writeScalar(w, type, field.number, item);
+    return;
+  }
+  if (size === 0) return;
+  w.tag(field.number, WireType.LengthDelimited);
+  const start = w.startLength();
+  for (const item of items) writeScalarValue(w, type, item);
+  w.endLength(start);
+}
+
 function writeMessageField(
   w: Writer,
   field: { readonly number: number; readonly delimitedEncoding: boolean },
@@ -298,16 +320,7 @@ function writeFields(w: Writer, message: ReflectMessage): void {
           for (const item of list) writeMessageField(w, field, item as ReflectMessage);
           break;
         }
-        const type = field.scalar ?? ScalarType.INT32;
-        if (field.packed) {
-          if (list.size === 0) break;
-          w.tag(field.number, WireType.LengthDelimited);
-          const start = w.startLength();
-          for (const item of list) writeScalarValue(w, type, item);
-          w.endLength(start);
-          break;
-        }
-        for (const item of list) writeScalar(w, type, field.number, item);
+        writeScalarList(w, field, list, list.size);
         break;
       }
       case "map":
@@ -470,16 +483,7 @@ function writeInitFields(w: Writer, desc: DescMessage, init: Record<string, unkn
           for (const item of value) writeInitMessageField(w, field, field.message, item);
           break;
         }
-        const type = field.scalar ?? ScalarType.INT32;
-        if (field.packed) {
-          if (value.length === 0) break;
-          w.tag(field.number, WireType.LengthDelimited);
-          const start = w.startLength();
-          for (const item of value) writeScalarValue(w, type, item);
-          w.endLength(start);
-          break;
-        }
-        for (const item of value) writeScalar(w, type, field.number, item);
+        writeScalarList(w, field, value, value.length);
         break;
       }
       case "map":

@@ -96,6 +96,19 @@ describe("ThreadStore", () => {
     expect((await readdir(dir)).sort()).toEqual(["notes.txt", THREAD_FILE]);
   });
 
+  it("removes usage.json's crash-left temp files too, at start-up only", async () => {
+    await store.save("alice", { thread_id: THREAD, usage_baseline: emptyUsage(), confirmed: true });
+    const dir = store.agentDir("alice");
+    await writeFile(join(dir, "usage.json"), "{}");
+    await writeFile(join(dir, "usage.json.42"), "{half");
+    // A load leaves it: a usage write of this process may be in flight.
+    await store.load("alice");
+    expect((await readdir(dir)).sort()).toEqual([THREAD_FILE, "usage.json", "usage.json.42"]);
+    await writeFile(join(dir, `${THREAD_FILE}.7`), "{half");
+    expect(await store.cleanStaleTemps()).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual([THREAD_FILE, "usage.json"]);
+  });
+
   it("serialises concurrent saves: the last one wins and the file is always whole", async () => {
     const saves = Array.from({ length: 25 }, (_, index) =>
       store.save("alice", {
