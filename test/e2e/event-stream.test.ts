@@ -1,6 +1,6 @@
 // The RunTurn response stream through the BUILT plugin: one event per message for a host that did
 // not ask for more, several per message with StartTurn.batch_events, and the same events either
-// way. A fake codex floods its stdout, so one read holds many events.
+// way. A fake codex floods its stdout, several lines per write, so one read holds many events.
 import { afterEach, describe, expect, it } from "vitest";
 
 import {
@@ -8,7 +8,7 @@ import {
   type RunTurnResponse,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { fakeCodex } from "../helpers/fake-codex.js";
+import { fakeCodex, writeFakeControl } from "../helpers/fake-codex.js";
 import { PluginHarness } from "../helpers/plugin-harness.js";
 
 let harness: PluginHarness | undefined;
@@ -51,6 +51,8 @@ function summary(events: TurnEvent[]) {
 describe("RunTurn responses", () => {
   it("batches events only for a host that asks, and delivers the same events either way", async () => {
     harness = await PluginHarness.start({ skipConfigure: true });
+    // 8 lines of 4 KiB per write: a read of codex's stdout always holds several events.
+    await writeFakeControl(harness.codexHome, { linesPerWrite: 8 });
     await harness.configure({
       binary: fakeCodex("fake-codex-flood.mjs"),
       state_dir: harness.stateDir,
@@ -67,7 +69,6 @@ describe("RunTurn responses", () => {
     expect(batched.every((response) => response.event === undefined)).toBe(true);
     expect(batched.every((response) => response.events.length > 0)).toBe(true);
     const batchedEvents = batched.flatMap((response) => response.events);
-    // 4,000 lines of 4 KiB: a read of codex's stdout holds several of them.
     expect(Math.max(...batched.map((response) => response.events.length))).toBeGreaterThan(1);
     expect(batched.length).toBeLessThan(batchedEvents.length / 2);
 
