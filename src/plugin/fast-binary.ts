@@ -357,7 +357,7 @@ export function encodeMessage<Desc extends DescMessage>(
   schema: Desc,
   message: MessageShape<Desc>,
 ): Buffer {
-  const writer = new Writer(512);
+  const writer = new Writer(initialCapacity(schema));
   try {
     writeFields(writer, reflect(schema, message));
   } catch (error) {
@@ -365,6 +365,21 @@ export function encodeMessage<Desc extends DescMessage>(
     const bytes = toBinary(schema, message);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
+  return finished(schema, writer);
+}
+
+const MIN_CAPACITY = 512;
+const MAX_CAPACITY_HINT = 4 * 1024 * 1024;
+const lastSize = new WeakMap<DescMessage, number>();
+
+// Messages of one type come in similar sizes (a RunTurn batch is about one 64 KiB read of codex's
+// output): starting at the last size saves growing, and copying, the buffer step by step.
+function initialCapacity(schema: DescMessage): number {
+  return Math.max(MIN_CAPACITY, lastSize.get(schema) ?? 0);
+}
+
+function finished(schema: DescMessage, writer: Writer): Buffer {
+  lastSize.set(schema, Math.min(writer.pos, MAX_CAPACITY_HINT));
   return writer.buf.subarray(0, writer.pos);
 }
 
@@ -523,12 +538,12 @@ export function encodeInitDirect<Desc extends DescMessage>(
   schema: Desc,
   init: MessageInitShape<Desc>,
 ): Buffer | undefined {
-  const writer = new Writer(512);
+  const writer = new Writer(initialCapacity(schema));
   try {
     writeInitMessageValue(writer, schema, init);
   } catch (error) {
     if (!(error instanceof Fallback)) throw error;
     return undefined;
   }
-  return writer.buf.subarray(0, writer.pos);
+  return finished(schema, writer);
 }
