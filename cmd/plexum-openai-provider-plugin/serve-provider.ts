@@ -10,6 +10,13 @@ import { servePlugin } from "../../src/plugin/serve.js";
 /** Serves the provider until the host shuts it down. */
 export async function serveProvider(): Promise<void> {
   const logger = createHclogLogger({ level: process.env.PLEXUM_LOG_LEVEL ?? "info" });
+  if (process.env.MALLOC_ARENA_MAX === undefined) {
+    // The executable's #! line sets it; started as `node <file>` the plugin runs without it.
+    logger.warn(
+      "MALLOC_ARENA_MAX is not set (the plugin was not started through its #! line): glibc's " +
+        "default malloc arenas let RSS grow over thousands of turns; set MALLOC_ARENA_MAX=2",
+    );
+  }
   const provider = new ProviderService({
     logger,
     version: PLUGIN_VERSION,

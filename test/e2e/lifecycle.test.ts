@@ -544,5 +544,31 @@ describe("started and cancelled in a loop", () => {
     const environ = readFileSync(`/proc/${harness.plugin.process.pid}/environ`, "utf8");
     // Set on the executable's #! line (scripts/build.mjs); glibc reads it at process start.
     expect(environ.split("\0")).toContain("MALLOC_ARENA_MAX=2");
+    expect(harness.stderrLines.join("\n")).not.toContain("MALLOC_ARENA_MAX is not set");
+
+    // Started as `node <file>`, it says what it is missing.
+    const { MALLOC_ARENA_MAX: _inherited, ...env } = process.env;
+    const socketDir = await mkdtemp(join(tmpdir(), "plexum-bare-"));
+    cleanups.push(() => rm(socketDir, { recursive: true, force: true }));
+    const bare = spawn(process.execPath, [PLUGIN_PATH], {
+      env: {
+        ...env,
+        [PLEXUM_HANDSHAKE.cookieKey]: PLEXUM_HANDSHAKE.cookieValue,
+        PLUGIN_PROTOCOL_VERSIONS: "1",
+        PLUGIN_UNIX_SOCKET_DIR: socketDir,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    cleanups.push(async () => bare.kill("SIGKILL"));
+    const lines = createInterface({ input: bare.stderr as NodeJS.ReadableStream });
+    let warning: string | undefined;
+    for await (const line of lines) {
+      if (line.includes("MALLOC_ARENA_MAX is not set")) {
+        warning = line;
+        break;
+      }
+    }
+    expect(JSON.parse(warning ?? "{}")).toMatchObject({ "@level": "warn" });
+    bare.kill("SIGTERM");
   });
 });
