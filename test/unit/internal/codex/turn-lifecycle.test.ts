@@ -4,41 +4,15 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 
-import { resolveCodexBinary } from "../../../../internal/codex/binary.js";
 import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
-import type { TurnRequest } from "../../../../internal/codex/turn-request.js";
-import { runTurn, type TurnDeps } from "../../../../internal/codex/turn-runner.js";
-import { parseConfig } from "../../../../internal/config/load-config.js";
+import { runTurn } from "../../../../internal/codex/turn-runner.js";
 import { LEDGER_DIR_NAME, ProcessLedger } from "../../../../internal/proc/process-ledger.js";
-import { killAllProcessGroups } from "../../../../internal/proc/process-registry.js";
-import { THREAD_FILE, ThreadStore } from "../../../../internal/store/thread-store.js";
-import {
-  collect,
-  fakeCodex,
-  isAlive,
-  readFakeCalls,
-  silentLogger,
-  waitFor,
-  writeFakeControl,
-} from "../../../helpers/fake-codex.js";
-import { createTempDirs } from "../../../helpers/temp-dirs.js";
+import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
+import { isAlive, readFakeCalls, waitFor, writeFakeControl } from "../../../helpers/fake-codex.js";
 import { TinyTmpfs, tmpfsAvailable } from "../../../helpers/tiny-tmpfs.js";
-
-type Kind = CanonicalEvent["kind"];
-type EventOf<K extends Kind> = Extract<CanonicalEvent, { kind: K }>;
-
-function only<K extends Kind>(events: CanonicalEvent[], kind: K): EventOf<K>[] {
-  return events.filter((event): event is EventOf<K> => event.kind === kind);
-}
-
-function turnEnd(events: CanonicalEvent[]): EventOf<"turn_end"> {
-  const ends = only(events, "turn_end");
-  expect(ends).toHaveLength(1);
-  expect(events.at(-1)).toBe(ends[0]);
-  return ends[0] as EventOf<"turn_end">;
-}
+import { only, turnEnd, useTurnFixture } from "../../../helpers/turn-fixture.js";
 
 const UNKNOWN_THREAD = "0199a213-81c0-7800-8aa1-bbab2a0359ff";
 const ZERO = {
@@ -50,51 +24,15 @@ const ZERO = {
 };
 
 describe("runTurn lifecycle", () => {
-  const temp = createTempDirs();
-  let stateDir: string;
-  let codexHome: string;
-  let workspace: string;
-  let store: ThreadStore;
-
-  beforeEach(async () => {
-    stateDir = await temp.make("state");
-    codexHome = await temp.make("codex-home");
-    workspace = await temp.make("workspace");
-    store = new ThreadStore(stateDir);
-  });
-  afterEach(async () => {
-    await killAllProcessGroups();
-    await temp.removeAll();
-  });
-
-  async function deps(
-    fake = "fake-codex.mjs",
-    extra: Record<string, unknown> = {},
-    timeouts: Record<string, number> = {},
-  ): Promise<TurnDeps> {
-    const { config } = parseConfig({
-      binary: fakeCodex(fake),
-      state_dir: stateDir,
-      codex_home: codexHome,
-      timeouts: { interrupt_grace_seconds: 0.3, terminate_grace_seconds: 0.3, ...timeouts },
-      ...extra,
-    });
-    const binary = await resolveCodexBinary({ binary: config.binary, versionProbeMs: 10_000 });
-    expect(binary.ready).toBe(true);
-    return { config, binary, store, logger: silentLogger };
-  }
-
-  function request(options: TurnRequest["options"] = {}): TurnRequest {
-    return { agentId: "alice", workspace, model: "", prompt: "hello codex", options };
-  }
-
-  const run = (turnDeps: TurnDeps, req = request()) =>
-    collect(runTurn(req, turnDeps, new AbortController().signal));
+  const fx = useTurnFixture();
+  const { deps, request, run } = fx;
 
   describe("watchdogs", () => {
     it("fails an endless Reconnecting loop with TURN_IDLE_TIMEOUT: retry notices are not progress", async () => {
       const startedAt = Date.now();
-      const events = await run(await deps("fake-codex-reconnecting.mjs", {}, { idle_seconds: 1 }));
+      const events = await run(
+        await deps("fake-codex-reconnecting.mjs", { timeouts: { idle_seconds: 1 } }),
+      );
       const end = turnEnd(events);
       expect(only(events, "notice").filter((n) => n.notice === "retrying").length).toBeGreaterThan(
         3,
@@ -113,7 +51,9 @@ describe("runTurn lifecycle", () => {
 
     it("fails a codex that prints nothing with TURN_FIRST_EVENT_TIMEOUT", async () => {
       const events = await run(
-        await deps("fake-codex-silent.mjs", {}, { first_event_seconds: 0.5, idle_seconds: 60 }),
+        await deps("fake-codex-silent.mjs", {
+          timeouts: { first_event_seconds: 0.5, idle_seconds: 60 },
+        }),
       );
       expect(events.map((event) => event.kind)).toEqual(["error", "turn_end"]);
       expect(turnEnd(events)).toMatchObject({
@@ -124,9 +64,9 @@ describe("runTurn lifecycle", () => {
     });
 
     it("escalates to SIGKILL when the silent codex ignores SIGINT and SIGTERM", async () => {
-      await writeFakeControl(codexHome, { ignoreSignals: true });
+      await writeFakeControl(fx.codexHome, { ignoreSignals: true });
       const events = await run(
-        await deps("fake-codex-silent.mjs", {}, { first_event_seconds: 0.3 }),
+        await deps("fake-codex-silent.mjs", { timeouts: { first_event_seconds: 0.3 } }),
       );
       const end = turnEnd(events);
       expect(end).toMatchObject({
@@ -134,22 +74,24 @@ describe("runTurn lifecycle", () => {
         signal: "SIGKILL",
         error: { code: "TURN_FIRST_EVENT_TIMEOUT" },
       });
-      const { self } = JSON.parse(readFileSync(join(codexHome, "fake-pids.json"), "utf8")) as {
+      const { self } = JSON.parse(readFileSync(join(fx.codexHome, "fake-pids.json"), "utf8")) as {
         self: number;
       };
       expect(isAlive(self)).toBe(false);
     });
 
     it("fires the idle bound on a codex that hangs after its first events, killing its grandchildren", async () => {
-      await writeFakeControl(codexHome, { ignoreTerm: true });
-      const events = await run(await deps("fake-codex-hang.mjs", {}, { idle_seconds: 0.5 }));
+      await writeFakeControl(fx.codexHome, { ignoreTerm: true });
+      const events = await run(
+        await deps("fake-codex-hang.mjs", { timeouts: { idle_seconds: 0.5 } }),
+      );
       expect(only(events, "text").map((event) => event.text)).toEqual(["hanging"]);
       expect(turnEnd(events)).toMatchObject({
         outcome: "failed",
         signal: "SIGKILL",
         error: { code: "TURN_IDLE_TIMEOUT" },
       });
-      const pids = JSON.parse(readFileSync(join(codexHome, "fake-pids.json"), "utf8")) as Record<
+      const pids = JSON.parse(readFileSync(join(fx.codexHome, "fake-pids.json"), "utf8")) as Record<
         string,
         number
       >;
@@ -159,18 +101,23 @@ describe("runTurn lifecycle", () => {
     });
 
     it("takes per-turn bounds over the config: 0 switches the idle bound off", async () => {
-      const turnDeps = await deps("fake-codex-reconnecting.mjs", {}, { idle_seconds: 0.3 });
-      const events = await run(turnDeps, request({ idleTimeoutMs: 0, turnTimeoutMs: 1500 }));
+      const turnDeps = await deps("fake-codex-reconnecting.mjs", {
+        timeouts: { idle_seconds: 0.3 },
+      });
+      const events = await run(
+        turnDeps,
+        request({ options: { idleTimeoutMs: 0, turnTimeoutMs: 1500 } }),
+      );
       expect(turnEnd(events).error?.code).toBe("TURN_TIMEOUT");
       const silent = await run(
         await deps("fake-codex-silent.mjs"),
-        request({ firstEventTimeoutMs: 300 }),
+        request({ options: { firstEventTimeoutMs: 300 } }),
       );
       expect(turnEnd(silent).error?.code).toBe("TURN_FIRST_EVENT_TIMEOUT");
     });
 
     it("does not count the time the consumer holds an event as codex's silence", async () => {
-      const turnDeps = await deps("fake-codex.mjs", {}, { idle_seconds: 0.3 });
+      const turnDeps = await deps("fake-codex.mjs", { timeouts: { idle_seconds: 0.3 } });
       const events: CanonicalEvent[] = [];
       for await (const event of runTurn(request(), turnDeps, new AbortController().signal)) {
         events.push(event);
@@ -183,7 +130,7 @@ describe("runTurn lifecycle", () => {
 
   describe("lost threads", () => {
     it("goes on in a new thread by default when codex has no rollout for the stored thread", async () => {
-      await store.save("alice", {
+      await fx.store.save("alice", {
         thread_id: UNKNOWN_THREAD,
         usage_baseline: ZERO,
         confirmed: true,
@@ -204,10 +151,10 @@ describe("runTurn lifecycle", () => {
       expect(started?.threadId).not.toBe(UNKNOWN_THREAD);
       expect(turnEnd(events)).toMatchObject({ outcome: "completed", threadId: started?.threadId });
       expect(only(events, "error")).toEqual([]);
-      const calls = readFakeCalls(codexHome);
+      const calls = readFakeCalls(fx.codexHome);
       expect(calls.map((call) => call.args.includes("resume"))).toEqual([true, false]);
       expect(calls[1]?.prompt).toBe("hello codex");
-      expect(await store.load("alice")).toMatchObject({
+      expect(await fx.store.load("alice")).toMatchObject({
         record: { thread_id: started?.threadId, confirmed: true },
       });
     });
@@ -216,7 +163,7 @@ describe("runTurn lifecycle", () => {
       const turnDeps = await deps("fake-codex.mjs", { thread_lost_policy: "fail" });
       const first = await run(turnDeps);
       const oldId = only(first, "turn_started")[0]?.threadId ?? "";
-      await writeFakeControl(codexHome, { resumeAsNewThread: true, delayMs: 0 });
+      await writeFakeControl(fx.codexHome, { resumeAsNewThread: true, delayMs: 0 });
       const second = await run(turnDeps);
       expect(only(second, "thread_lost")).toMatchObject([{ threadId: oldId, action: "failed" }]);
       expect(only(second, "turn_started")).toEqual([]);
@@ -226,7 +173,7 @@ describe("runTurn lifecycle", () => {
         error: { code: "THREAD_NOT_FOUND", retryable: true },
       });
       // Neither the lost id nor the unasked-for new thread is kept.
-      expect(await store.load("alice")).toEqual({ status: "none" });
+      expect(await fx.store.load("alice")).toEqual({ status: "none" });
     });
 
     it("never leaves the id of a thread whose first turn died before codex wrote a rollout", async () => {
@@ -235,17 +182,17 @@ describe("runTurn lifecycle", () => {
         outcome: "crashed",
         threadId: "0199a213-81c0-7800-8aa1-bbab2a035a53",
       });
-      expect(await store.load("alice")).toEqual({ status: "none" });
+      expect(await fx.store.load("alice")).toEqual({ status: "none" });
     });
   });
 
   describe("process accounting", () => {
     it("records codex and its descendants while the turn runs and removes the record after", async () => {
       const turnDeps = {
-        ...(await deps("fake-codex-hang.mjs", {}, { idle_seconds: 3 })),
-        ledger: new ProcessLedger(stateDir),
+        ...(await deps("fake-codex-hang.mjs", { timeouts: { idle_seconds: 3 } })),
+        ledger: new ProcessLedger(fx.stateDir),
       };
-      const ledgerDir = join(stateDir, LEDGER_DIR_NAME);
+      const ledgerDir = join(fx.stateDir, LEDGER_DIR_NAME);
       const controller = new AbortController();
       const events: CanonicalEvent[] = [];
       let recordDuringTurn:
@@ -253,7 +200,7 @@ describe("runTurn lifecycle", () => {
       for await (const event of runTurn(request(), turnDeps, controller.signal)) {
         events.push(event);
         if (event.kind === "text") {
-          const pids = JSON.parse(readFileSync(join(codexHome, "fake-pids.json"), "utf8")) as {
+          const pids = JSON.parse(readFileSync(join(fx.codexHome, "fake-pids.json"), "utf8")) as {
             self: number;
             stubborn: number;
             session: number;
@@ -282,13 +229,13 @@ describe("runTurn lifecycle", () => {
   describe("state dir failures", () => {
     it("fails with THREAD_STORE_FAILED when the thread state cannot be read, spawning nothing", async () => {
       // `agents` is a file, so the agent directory cannot exist.
-      await writeFile(join(stateDir, "agents"), "not a directory");
+      await writeFile(join(fx.stateDir, "agents"), "not a directory");
       const events = await run(await deps());
       expect(turnEnd(events)).toMatchObject({
         outcome: "failed",
         error: { code: "THREAD_STORE_FAILED" },
       });
-      expect(readFakeCalls(codexHome)).toEqual([]);
+      expect(readFakeCalls(fx.codexHome)).toEqual([]);
     });
 
     describe.runIf(tmpfsAvailable())("on a tiny tmpfs", () => {
@@ -300,11 +247,10 @@ describe("runTurn lifecycle", () => {
 
       it("reports a full state dir (ENOSPC) as a typed error, completes the turn and keeps the old thread file whole", async () => {
         tmpfs = TinyTmpfs.mount(64);
-        stateDir = tmpfs.dir;
-        store = new ThreadStore(stateDir);
+        fx.useStateDir(tmpfs.dir);
         const first = await run(await deps());
         expect(turnEnd(first).outcome).toBe("completed");
-        const path = join(store.agentDir("alice"), THREAD_FILE);
+        const path = join(fx.store.agentDir("alice"), THREAD_FILE);
         const before = readFileSync(path, "utf8");
 
         tmpfs.fill();
@@ -315,7 +261,7 @@ describe("runTurn lifecycle", () => {
         expect(errors[0]).toMatchObject({ class: "internal", code: "THREAD_STORE_FAILED" });
         expect(errors[0]?.message).toContain("ENOSPC");
         expect(readFileSync(path, "utf8")).toBe(before);
-        expect(readdirSync(store.agentDir("alice"))).toEqual([THREAD_FILE]);
+        expect(readdirSync(fx.store.agentDir("alice"))).toEqual([THREAD_FILE]);
 
         // Space again: the next turn resumes the thread and stores its state.
         tmpfs.free();
@@ -326,13 +272,12 @@ describe("runTurn lifecycle", () => {
 
       it("runs turns with a read-only state dir, says the state could not be saved, and changes nothing", async () => {
         tmpfs = TinyTmpfs.mount(256);
-        stateDir = tmpfs.dir;
-        store = new ThreadStore(stateDir);
+        fx.useStateDir(tmpfs.dir);
         expect(turnEnd(await run(await deps())).outcome).toBe("completed");
-        const path = join(store.agentDir("alice"), THREAD_FILE);
+        const path = join(fx.store.agentDir("alice"), THREAD_FILE);
         const before = readFileSync(path, "utf8");
         // A stale temp file the read-only mount will not let the store remove.
-        await mkdir(store.agentDir("alice"), { recursive: true });
+        await mkdir(fx.store.agentDir("alice"), { recursive: true });
         await writeFile(`${path}.123`, "{");
         tmpfs.remount("ro");
         const events = await run(await deps());

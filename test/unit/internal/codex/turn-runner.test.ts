@@ -2,104 +2,30 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { resolveCodexBinary } from "../../../../internal/codex/binary.js";
 import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
 import { MAX_PROMPT_CHARS } from "../../../../internal/codex/turn-plan.js";
 import type { TurnRequest } from "../../../../internal/codex/turn-request.js";
-import { runTurn, type TurnDeps } from "../../../../internal/codex/turn-runner.js";
-import { parseConfig } from "../../../../internal/config/load-config.js";
-import { killAllProcessGroups } from "../../../../internal/proc/process-registry.js";
-import { THREAD_FILE, ThreadStore } from "../../../../internal/store/thread-store.js";
+import { runTurn } from "../../../../internal/codex/turn-runner.js";
+import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import {
   collect,
-  fakeCodex,
   isAlive,
   readFakeCalls,
-  silentLogger,
   waitFor,
   writeFakeControl,
 } from "../../../helpers/fake-codex.js";
-import { createTempDirs } from "../../../helpers/temp-dirs.js";
-
-type Kind = CanonicalEvent["kind"];
-type EventOf<K extends Kind> = Extract<CanonicalEvent, { kind: K }>;
-
-function only<K extends Kind>(events: CanonicalEvent[], kind: K): EventOf<K>[] {
-  return events.filter((event): event is EventOf<K> => event.kind === kind);
-}
-
-function turnEnd(events: CanonicalEvent[]): EventOf<"turn_end"> {
-  const ends = only(events, "turn_end");
-  expect(ends).toHaveLength(1);
-  expect(events.at(-1)).toBe(ends[0]);
-  return ends[0] as EventOf<"turn_end">;
-}
+import { type EventOf, only, turnEnd, useTurnFixture } from "../../../helpers/turn-fixture.js";
 
 const UNKNOWN_THREAD = "0199a213-81c0-7800-8aa1-bbab2a0359ff";
 
 describe("runTurn", () => {
-  const temp = createTempDirs();
-  let stateDir: string;
-  let codexHome: string;
-  let workspace: string;
-  let store: ThreadStore;
-
-  beforeEach(async () => {
-    stateDir = await temp.make("state");
-    codexHome = await temp.make("codex-home");
-    workspace = await temp.make("workspace");
-    store = new ThreadStore(stateDir);
-  });
-  afterEach(async () => {
-    await killAllProcessGroups();
-    await temp.removeAll();
-  });
-
-  async function deps(
-    fake = "fake-codex.mjs",
-    extra: Record<string, unknown> = {},
-  ): Promise<TurnDeps> {
-    const { config } = parseConfig({
-      binary: fakeCodex(fake),
-      state_dir: stateDir,
-      codex_home: codexHome,
-      timeouts: { interrupt_grace_seconds: 0.3, terminate_grace_seconds: 0.3 },
-      ...extra,
-    });
-    const binary = await resolveCodexBinary({ binary: config.binary, versionProbeMs: 10_000 });
-    expect(binary.ready).toBe(true);
-    return {
-      config,
-      binary,
-      store,
-      logger: silentLogger,
-      env: { ...process.env, RUST_BACKTRACE: "1" },
-    };
-  }
-
-  function request(overrides: Partial<TurnRequest> = {}): TurnRequest {
-    return {
-      agentId: "alice",
-      workspace,
-      model: "",
-      prompt: "hello codex",
-      options: {},
-      ...overrides,
-    };
-  }
-
-  function run(
-    turnDeps: TurnDeps,
-    req = request(),
-    signal = new AbortController().signal,
-  ): Promise<CanonicalEvent[]> {
-    return collect(runTurn(req, turnDeps, signal));
-  }
+  const fx = useTurnFixture();
+  const { deps, request, run } = fx;
 
   async function hangPids(): Promise<{ self: number; stubborn: number; session: number }> {
-    const path = join(codexHome, "fake-pids.json");
+    const path = join(fx.codexHome, "fake-pids.json");
     expect(
       await waitFor(() => existsSync(path) && readFileSync(path, "utf8").endsWith("}"), 5000),
     ).toBe(true);
@@ -115,7 +41,7 @@ describe("runTurn", () => {
     const events: CanonicalEvent[] = [];
     let storedWhenStarted: unknown;
     for await (const event of runTurn(request(), turnDeps, new AbortController().signal)) {
-      if (event.kind === "turn_started") storedWhenStarted = await store.load("alice");
+      if (event.kind === "turn_started") storedWhenStarted = await fx.store.load("alice");
       events.push(event);
     }
     expect(events.map((event) => event.kind)).toEqual([
@@ -158,18 +84,18 @@ describe("runTurn", () => {
       usage,
       exitCode: 0,
     });
-    expect(await store.load("alice")).toMatchObject({
+    expect(await fx.store.load("alice")).toMatchObject({
       status: "ok",
       record: { thread_id: threadId, confirmed: true, usage_baseline: usage },
     });
 
-    const [call] = readFakeCalls(codexHome);
+    const [call] = readFakeCalls(fx.codexHome);
     expect(call?.prompt).toBe("hello codex");
     expect(call?.args).not.toContain("hello codex");
     expect(call?.args).not.toContain("resume");
     expect(call?.args.at(-1)).toBe("-");
-    expect(call?.cwd).toBe(workspace);
-    expect(call?.env).toEqual({ CODEX_HOME: codexHome, RUST_BACKTRACE: null });
+    expect(call?.cwd).toBe(fx.workspace);
+    expect(call?.env).toEqual({ CODEX_HOME: fx.codexHome, RUST_BACKTRACE: null });
   });
 
   it("resumes the stored thread with every flag before `resume <id> -` and reports 10 then 10", async () => {
@@ -201,7 +127,7 @@ describe("runTurn", () => {
     });
     expect(turnEnd(second).usage?.input_tokens).toBe(10);
 
-    const calls = readFakeCalls(codexHome);
+    const calls = readFakeCalls(fx.codexHome);
     const args = calls[1]?.args ?? [];
     expect(calls[1]?.prompt).toBe("second prompt");
     expect(args.slice(-3)).toEqual(["resume", threadId, "-"]);
@@ -220,7 +146,7 @@ describe("runTurn", () => {
       outcome: "completed",
       finalText: `prompt had ${prompt.length} chars`,
     });
-    const [call] = readFakeCalls(codexHome);
+    const [call] = readFakeCalls(fx.codexHome);
     expect(call?.prompt.length).toBe(prompt.length);
     expect(call?.args.join(" ").length).toBeLessThan(2000);
   });
@@ -238,7 +164,7 @@ describe("runTurn", () => {
       model: "qwen3-coder",
       sandbox: "workspace-write",
     });
-    const args = readFakeCalls(codexHome)[0]?.args ?? [];
+    const args = readFakeCalls(fx.codexHome)[0]?.args ?? [];
     expect(args[args.indexOf("--model") + 1]).toBe("qwen3-coder");
     expect(args[args.indexOf("-s") + 1]).toBe("workspace-write");
     expect(args).toContain('approval_policy="never"');
@@ -261,7 +187,7 @@ describe("runTurn", () => {
   });
 
   it("reports death by signal as a crash", async () => {
-    await writeFakeControl(codexHome, { crash: "signal" });
+    await writeFakeControl(fx.codexHome, { crash: "signal" });
     const end = turnEnd(await run(await deps("fake-codex-crash.mjs")));
     expect(end).toMatchObject({ outcome: "crashed", signal: "SIGKILL" });
     expect(end.message).toContain("SIGKILL");
@@ -283,11 +209,11 @@ describe("runTurn", () => {
     expect(error?.error.resetsAt).toBeInstanceOf(Date);
     expect(turnEnd(events)).toMatchObject({ outcome: "failed", exitCode: 1, error: error?.error });
     // A failed turn still persisted a rollout, so the thread is resumable.
-    expect(await store.load("alice")).toMatchObject({ record: { confirmed: true } });
+    expect(await fx.store.load("alice")).toMatchObject({ record: { confirmed: true } });
   });
 
   it("fails with THREAD_NOT_FOUND when codex has no rollout for the stored thread, and forgets it (thread_lost_policy fail)", async () => {
-    await store.save("alice", {
+    await fx.store.save("alice", {
       thread_id: UNKNOWN_THREAD,
       usage_baseline: zero(),
       confirmed: true,
@@ -308,12 +234,12 @@ describe("runTurn", () => {
       error: { class: "internal", code: "THREAD_NOT_FOUND", retryable: true },
     });
     expect(end.message).toContain("next turn starts a new thread");
-    expect(readFakeCalls(codexHome)[0]?.args.slice(-3)).toEqual(["resume", UNKNOWN_THREAD, "-"]);
-    expect(await store.load("alice")).toEqual({ status: "none" });
+    expect(readFakeCalls(fx.codexHome)[0]?.args.slice(-3)).toEqual(["resume", UNKNOWN_THREAD, "-"]);
+    expect(await fx.store.load("alice")).toEqual({ status: "none" });
   });
 
   it("starts fresh when a stored thread never finished a turn and has no rollout", async () => {
-    await store.save("alice", {
+    await fx.store.save("alice", {
       thread_id: UNKNOWN_THREAD,
       usage_baseline: zero(),
       confirmed: false,
@@ -323,26 +249,26 @@ describe("runTurn", () => {
       `stored thread ${UNKNOWN_THREAD} never finished a turn`,
     );
     expect(turnEnd(events).outcome).toBe("completed");
-    expect(readFakeCalls(codexHome)[0]?.args).not.toContain("resume");
+    expect(readFakeCalls(fx.codexHome)[0]?.args).not.toContain("resume");
   });
 
   it("resumes an unconfirmed thread whose rollout exists", async () => {
     const turnDeps = await deps();
     await run(turnDeps, request());
-    const threadId = await store
+    const threadId = await fx.store
       .load("alice")
       .then((loaded) => (loaded.status === "ok" ? loaded.record.thread_id : ""));
-    await store.save("alice", { thread_id: threadId, usage_baseline: zero(), confirmed: false });
+    await fx.store.save("alice", { thread_id: threadId, usage_baseline: zero(), confirmed: false });
     const events = await run(turnDeps, request());
     expect(only(events, "turn_started")[0]).toMatchObject({ threadId, resumed: true });
-    expect(readFakeCalls(codexHome)[1]?.args).toContain("resume");
+    expect(readFakeCalls(fx.codexHome)[1]?.args).toContain("resume");
   });
 
   it("notices when codex silently starts a new thread on resume and resets the usage baseline", async () => {
     const turnDeps = await deps();
     const first = await run(turnDeps, request());
     const oldId = only(first, "turn_started")[0]?.threadId ?? "";
-    await writeFakeControl(codexHome, { resumeAsNewThread: true });
+    await writeFakeControl(fx.codexHome, { resumeAsNewThread: true });
     const second = await run(turnDeps, request());
     const started = only(second, "turn_started")[0];
     expect(started?.resumed).toBe(false);
@@ -353,20 +279,20 @@ describe("runTurn", () => {
     expect(only(second, "thread_lost")[0]?.reason).toContain("started a new thread");
     // The new thread's total is 10; against the old baseline of 10 it would have been 0.
     expect(only(second, "usage")[0]?.turn.input_tokens).toBe(10);
-    expect(await store.load("alice")).toMatchObject({
+    expect(await fx.store.load("alice")).toMatchObject({
       record: { thread_id: started?.threadId, confirmed: true },
     });
   });
 
   it("moves a corrupt thread.json aside, says so, and starts a new thread", async () => {
-    const dir = store.agentDir("alice");
+    const dir = fx.store.agentDir("alice");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, THREAD_FILE), "{ not json");
     const events = await run(await deps());
     expect(only(events, "notice")[0]?.message).toContain("is corrupt");
     expect(turnEnd(events).outcome).toBe("completed");
     expect(readdirSync(dir).some((name) => name.startsWith(`${THREAD_FILE}.corrupt-`))).toBe(true);
-    expect(await store.load("alice")).toMatchObject({ status: "ok" });
+    expect(await fx.store.load("alice")).toMatchObject({ status: "ok" });
   });
 
   describe("preconditions (nothing is spawned)", () => {
@@ -405,11 +331,11 @@ describe("runTurn", () => {
         retryable: false,
       });
       expect(turnEnd(events).outcome).toBe("failed");
-      expect(readFakeCalls(codexHome)).toEqual([]);
+      expect(readFakeCalls(fx.codexHome)).toEqual([]);
     });
 
     it("a workspace that is a file", async () => {
-      const file = join(workspace, "file.txt");
+      const file = join(fx.workspace, "file.txt");
       await writeFile(file, "x");
       const events = await run(await deps(), request({ workspace: file }));
       expect(only(events, "error")[0]?.error.message).toContain("not a directory");
@@ -439,7 +365,7 @@ describe("runTurn", () => {
   });
 
   it("cancels on abort with SIGINT when codex honours it", async () => {
-    await writeFakeControl(codexHome, { exitOnInt: true });
+    await writeFakeControl(fx.codexHome, { exitOnInt: true });
     const controller = new AbortController();
     const events: CanonicalEvent[] = [];
     for await (const event of runTurn(
@@ -462,7 +388,7 @@ describe("runTurn", () => {
   });
 
   it("escalates to SIGKILL when codex ignores SIGINT and SIGTERM, leaving no grandchild", async () => {
-    await writeFakeControl(codexHome, { ignoreTerm: true });
+    await writeFakeControl(fx.codexHome, { ignoreTerm: true });
     const controller = new AbortController();
     const events: CanonicalEvent[] = [];
     for await (const event of runTurn(
@@ -517,7 +443,7 @@ describe("runTurn", () => {
     const events = await run(await deps(), request(), controller.signal);
     expect(events.map((event) => event.kind)).toEqual(["turn_end"]);
     expect(turnEnd(events).outcome).toBe("cancelled");
-    expect(readFakeCalls(codexHome)).toEqual([]);
+    expect(readFakeCalls(fx.codexHome)).toEqual([]);
   });
 
   it("kills the process group when the consumer stops iterating early", async () => {
@@ -554,17 +480,17 @@ describe("runTurn", () => {
   });
 
   it("reaps a background child codex left in its own session after a normal turn", async () => {
-    await writeFakeControl(codexHome, { leaveSessionChild: true, delayMs: 1500 });
+    await writeFakeControl(fx.codexHome, { leaveSessionChild: true, delayMs: 1500 });
     const events = await run(await deps());
     expect(turnEnd(events).outcome).toBe("completed");
-    const { session } = JSON.parse(readFileSync(join(codexHome, "fake-pids.json"), "utf8")) as {
+    const { session } = JSON.parse(readFileSync(join(fx.codexHome, "fake-pids.json"), "utf8")) as {
       session: number;
     };
     expect(await waitFor(() => !isAlive(session), 3000)).toBe(true);
   });
 
   it("stops a codex that lingers after turn.completed, keeping the turn completed", async () => {
-    await writeFakeControl(codexHome, { lingerAfterTurn: true });
+    await writeFakeControl(fx.codexHome, { lingerAfterTurn: true });
     const turnDeps = { ...(await deps()), exitGraceMs: 300 };
     const startedAt = Date.now();
     const events = await run(turnDeps);
@@ -586,7 +512,7 @@ describe("runTurn", () => {
       if (next.value.kind === "reasoning") seen += 1;
     }
     await new Promise((done) => setTimeout(done, 700));
-    const progress = Number(readFileSync(join(codexHome, "fake-progress.txt"), "utf8"));
+    const progress = Number(readFileSync(join(fx.codexHome, "fake-progress.txt"), "utf8"));
     // 4000 lines of 4 KiB: without back-pressure the fake would have written them all by now.
     expect(progress).toBeLessThan(400);
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
