@@ -11,26 +11,25 @@
 import { writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { textReply } from "../../internal/mock-model/reply-builders.js";
 import { lastUserPrompt } from "../../internal/mock-model/request-input.js";
 import { startResponsesServer } from "../../internal/mock-model/responses-server.js";
-import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import {
   Message_Role,
   ProviderPlugin,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
+import type { LaunchedPlugin } from "../../src/host/launch.js";
 import { streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../../test/helpers/codex-bin.js";
+import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";
 import { loadAverage, memoryMiB } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";
 
-const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
 const AGENTS = Number(process.env["PLEXUM_BENCH_P4_AGENTS"] ?? "16");
 const TURNS = Number(process.env["PLEXUM_BENCH_P4_TURNS"] ?? "5");
 const GOAL_RSS_MIB = 200;
@@ -142,16 +141,7 @@ async function main(): Promise<void> {
   const server = await startResponsesServer({
     script: (request) => textReply(reply(lastUserPrompt(request) ?? "")),
   });
-  const plugin = await launchPlugin({
-    path: PLUGIN,
-    cookieKey: PLEXUM_HANDSHAKE.cookieKey,
-    cookieValue: PLEXUM_HANDSHAKE.cookieValue,
-    socketDir: root,
-    env: { PLEXUM_LOG_LEVEL: "warn", XDG_STATE_HOME: join(root, "xdg-state") },
-    stderr: (line) => {
-      if (line.includes('"@level":"error"')) process.stderr.write(`${line}\n`);
-    },
-  });
+  const plugin = await launchBenchPlugin(root);
   const client = plugin.createClient(ProviderPlugin);
   try {
     await client.configure({

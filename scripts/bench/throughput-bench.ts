@@ -22,18 +22,17 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
-import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import {
   Message_Role,
   ProviderPlugin,
   RunTurnRequestSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
+import type { LaunchedPlugin } from "../../src/host/launch.js";
 import { streamTurn } from "../../src/host/provider-turn.js";
+import { launchBenchPlugin } from "./bench-plugin.js";
 import { cpuMs, memoryMiB } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";
 
-const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
 const FAKE_CODEX = resolve("scripts/bench/fake-codex-stream.mjs");
 const EVENTS = Number(process.env["PLEXUM_BENCH_P3_EVENTS"] ?? "200000");
 const GOAL_EVENTS_PER_S = 50_000;
@@ -296,16 +295,7 @@ async function main(): Promise<void> {
   const codexHome = join(root, "codex-home");
   await Promise.all([mkdir(workspace), mkdir(codexHome)]);
   const progressFile = join(root, "progress");
-  const plugin = await launchPlugin({
-    path: PLUGIN,
-    cookieKey: PLEXUM_HANDSHAKE.cookieKey,
-    cookieValue: PLEXUM_HANDSHAKE.cookieValue,
-    socketDir: root,
-    env: { PLEXUM_LOG_LEVEL: "warn", XDG_STATE_HOME: join(root, "xdg-state") },
-    stderr: (line) => {
-      if (!line.includes('"@level":"warn"')) process.stderr.write(`${line}\n`);
-    },
-  });
+  const plugin = await launchBenchPlugin(root);
   const pid = plugin.process.pid ?? 0;
   const client = plugin.createClient(ProviderPlugin);
   try {

@@ -9,27 +9,25 @@
 // round, of the paired runs.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 
 import { Codex, type CodexOptions } from "@openai/codex-sdk";
 
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { textReply } from "../../internal/mock-model/reply-builders.js";
 import { startResponsesServer } from "../../internal/mock-model/responses-server.js";
-import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import {
   Message_Role,
   ProviderPlugin,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { launchPlugin } from "../../src/host/launch.js";
 import { streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../../test/helpers/codex-bin.js";
+import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";
 import { loadAverage } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";
 
-const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
 const PROMPT = "Say hello to the benchmark.";
 const REPLY = "Hello, benchmark. Nothing to do here.";
 const GOAL_RATIO = 1.03;
@@ -62,16 +60,7 @@ async function main(): Promise<void> {
     script: () => textReply(REPLY, modelDelayMs === 0 ? {} : { delayMs: modelDelayMs }),
   });
   const overrides = mockProviderOverrides(server.url);
-  const plugin = await launchPlugin({
-    path: PLUGIN,
-    cookieKey: PLEXUM_HANDSHAKE.cookieKey,
-    cookieValue: PLEXUM_HANDSHAKE.cookieValue,
-    socketDir: root,
-    env: { PLEXUM_LOG_LEVEL: "warn", XDG_STATE_HOME: join(root, "xdg-state") },
-    stderr: (line) => {
-      if (line.includes('"@level":"error"')) process.stderr.write(`${line}\n`);
-    },
-  });
+  const plugin = await launchBenchPlugin(root);
   const client = plugin.createClient(ProviderPlugin);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
