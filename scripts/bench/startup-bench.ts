@@ -14,11 +14,11 @@ import { join, resolve } from "node:path";
 
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import { generateAutoMtlsCertificate } from "../../src/plugin/auto-mtls.js";
+import { BENCH_PLUGIN } from "./bench-plugin.js";
 import { cpuMs, loadAverage } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";
 
-// PLEXUM_BENCH_DIST measures a build in another directory (`node scripts/build.mjs --outdir DIR`).
-const PLUGIN = resolve(process.env["PLEXUM_BENCH_DIST"] ?? "dist", "plexum-openai-provider-plugin");
+const PLUGIN = BENCH_PLUGIN;
 const PLAIN_DIR = resolve("node_modules/.cache/plexum-bench/plain-bundle");
 const PLAIN = join(PLAIN_DIR, "plexum-openai-provider-plugin");
 const MIN_PLUGIN = resolve("scripts/bench/min-grpc-plugin.mjs");
