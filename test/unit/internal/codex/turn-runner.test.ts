@@ -364,8 +364,8 @@ describe("runTurn", () => {
     });
   });
 
-  it("cancels on abort with SIGINT when codex honours it", async () => {
-    await writeFakeControl(fx.codexHome, { exitOnInt: true });
+  // A turn of the hanging fake, aborted with `reason` once its first text arrives.
+  async function abortAtFirstText(reason: unknown): Promise<CanonicalEvent[]> {
     const controller = new AbortController();
     const events: CanonicalEvent[] = [];
     for await (const event of runTurn(
@@ -374,8 +374,14 @@ describe("runTurn", () => {
       controller.signal,
     )) {
       events.push(event);
-      if (event.kind === "text") controller.abort("cancelled");
+      if (event.kind === "text") controller.abort(reason);
     }
+    return events;
+  }
+
+  it("cancels on abort with SIGINT when codex honours it", async () => {
+    await writeFakeControl(fx.codexHome, { exitOnInt: true });
+    const events = await abortAtFirstText("cancelled");
     const pids = await hangPids();
     const end = turnEnd(events);
     expect(end).toMatchObject({
@@ -389,16 +395,7 @@ describe("runTurn", () => {
 
   it("escalates to SIGKILL when codex ignores SIGINT and SIGTERM, leaving no grandchild", async () => {
     await writeFakeControl(fx.codexHome, { ignoreTerm: true });
-    const controller = new AbortController();
-    const events: CanonicalEvent[] = [];
-    for await (const event of runTurn(
-      request(),
-      await deps("fake-codex-hang.mjs"),
-      controller.signal,
-    )) {
-      events.push(event);
-      if (event.kind === "text") controller.abort({ message: "operator pressed stop" });
-    }
+    const events = await abortAtFirstText({ message: "operator pressed stop" });
     const pids = await hangPids();
     expect(turnEnd(events)).toMatchObject({
       outcome: "cancelled",
