@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
 
+import type { Clock } from "../clock.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { isAppError } from "../errors.js";
 import type { TurnDiff } from "../git/turn-diff.js";
@@ -55,6 +56,8 @@ export interface TurnDeps {
   checkAuth?: boolean;
   /** Records every codex process in the state dir, so a later plugin can reap it after a crash. */
   ledger?: ProcessLedger;
+  /** The wall clock: codex names its session directories by date. */
+  clock: Clock;
 }
 
 /** codex flushes the rollout and stops MCP servers after turn.completed; that is quick. */
@@ -292,6 +295,7 @@ class Turn {
       store: deps.store,
       agentId: plan.agentId,
       logger: this.#logger,
+      clock: deps.clock,
     });
   }
 

@@ -18,6 +18,7 @@ import {
   type RunTurnResponseSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceImplementation } from "../../src/plugin/grpc-service.js";
+import { type Clock, systemClock } from "../clock.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
 import type { CanonicalEvent, EventBatch, TurnError, Usage } from "../codex/canonical-event.js";
 import type { TurnRequest } from "../codex/turn-request.js";
@@ -65,6 +66,8 @@ export interface ProviderServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** The plugin executable's absolute path, which codex runs as `<path> mcp-host` for host tools. */
   selfCommand?: string | undefined;
+  /** The wall clock; the machine's by default. */
+  clock?: Clock;
 }
 
 type ConfigState = {
@@ -109,6 +112,7 @@ export class ProviderService {
   readonly #env: NodeJS.ProcessEnv;
   readonly #turns = new AgentTurns();
   readonly #selfCommand: string | undefined;
+  readonly #clock: Clock;
   #state: Promise<ConfigState> | undefined;
   #binary: Promise<CodexBinaryStatus> | undefined;
   #shuttingDown = false;
@@ -122,6 +126,7 @@ export class ProviderService {
     this.#version = options.version;
     this.#env = options.env ?? process.env;
     this.#selfCommand = options.selfCommand;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The typed grpc-js handlers. */
@@ -434,6 +439,7 @@ export class ProviderService {
       // The CODEX_HOME the agent's codex runs with (its own one with per_agent_codex_home).
       codexHome: codexHomeForAgent(state.config, agentId, this.#env),
       logger: this.#logger,
+      clock: this.#clock,
     });
   }
 
@@ -525,6 +531,7 @@ export class ProviderService {
           ledger: state.ledger,
           usage: await this.#usageStore(state.config),
           checkAuth: true,
+          clock: this.#clock,
           ...(hostTools === undefined ? {} : { mcpServers: [hostTools.registration] }),
         },
         signal,

@@ -4,6 +4,7 @@
 // rewrite and again right before the rename, and consumes of one thread run one at a time.
 import type { Logger } from "pino";
 
+import type { Clock } from "../clock.js";
 import { claimAgentTurn } from "../codex/agent-turns.js";
 import { AppError } from "../errors.js";
 import type { RolloutCursor, ThreadStore } from "../store/thread-store.js";
@@ -16,6 +17,7 @@ export interface ConsumeDeps {
   /** CODEX_HOME as codex sees it. */
   codexHome: string;
   logger: Logger;
+  clock: Clock;
 }
 
 /** The Consume answer. */
@@ -67,8 +69,13 @@ async function consumeInThread(
   blockIds: readonly string[],
   deps: ConsumeDeps,
 ): Promise<ConsumeResult> {
-  const { codexHome, logger, store } = deps;
-  const path = await locateRollout(codexHome, threadId, { remembered: cursor?.path, deep: true });
+  const { codexHome, logger, store, clock } = deps;
+  const now = clock.now();
+  const path = await locateRollout(codexHome, threadId, {
+    remembered: cursor?.path,
+    deep: true,
+    window: { from: now, to: now },
+  });
   if (path === undefined) {
     throw new AppError(
       "ROLLOUT_NOT_FOUND",

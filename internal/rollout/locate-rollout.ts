@@ -1,6 +1,7 @@
 // Finds a thread's rollout without walking the whole sessions tree on every turn: the path
 // remembered with the agent's state first (and its .jsonl / .jsonl.zst twin: codex compresses idle
-// rollouts and materialises them again on append), then today's directory, then a full search.
+// rollouts and materialises them again on append), then the session directories of the dates the
+// thread can have been created on, then a full search.
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 
@@ -11,14 +12,27 @@ export interface LocateOptions {
   /** The path stored from an earlier read, if any. */
   remembered?: string | undefined;
   /**
-   * false: only the remembered path and the sessions directories of today and yesterday (where a
-   * new thread's file appears; codex names directories by local date). true: also the full
+   * false: only the remembered path and the session directories of `window`. true: also the full
    * search of sessions/ and archived_sessions/.
    */
   deep: boolean;
-  /** For tests: the current time. */
-  now?: Date;
+  /** When codex may have created the file: from the turn's start to now. */
+  window: TimeWindow;
 }
+
+/** A span of wall-clock time, epoch milliseconds. */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Local time runs from UTC−12 to UTC+14. */
+const WEST_MS = 12 * HOUR_MS;
+const EAST_MS = 14 * HOUR_MS;
+/** Past this many days a window is searched deep only. */
+const MAX_WINDOW_DAYS = 31;
 
 /** The rollout file of `threadId`, preferring the plain file when both forms exist. */
 export async function locateRollout(
@@ -32,9 +46,8 @@ export async function locateRollout(
       if (await isFile(candidate)) return candidate;
     }
   }
-  const now = options.now ?? new Date();
-  for (const day of [now, new Date(now.getTime() - 24 * 3600 * 1000)]) {
-    const found = await findInDir(dayDir(codexHome, day), threadId);
+  for (const dir of sessionDayDirs(codexHome, options.window)) {
+    const found = await findInDir(dir, threadId);
     if (found !== undefined) return found;
   }
   if (!options.deep) return undefined;
@@ -53,15 +66,19 @@ async function preferPlain(path: string): Promise<string> {
   return plain !== path && (await isFile(plain)) ? plain : path;
 }
 
-function dayDir(codexHome: string, day: Date): string {
-  const pad = (value: number): string => String(value).padStart(2, "0");
-  return join(
-    codexHome,
-    "sessions",
-    String(day.getFullYear()),
-    pad(day.getMonth() + 1),
-    pad(day.getDate()),
-  );
+/**
+ * sessions/YYYY/MM/DD for every date some time zone shows during `window`, newest first. Codex
+ * names the directory by its own local date, and its zone need not be the plugin's.
+ */
+export function sessionDayDirs(codexHome: string, window: TimeWindow): string[] {
+  const last = Math.floor((window.to + EAST_MS) / DAY_MS);
+  const first = Math.max(Math.floor((window.from - WEST_MS) / DAY_MS), last - MAX_WINDOW_DAYS);
+  const dirs: string[] = [];
+  for (let day = last; day >= first; day -= 1) {
+    const [year, month, date] = new Date(day * DAY_MS).toISOString().slice(0, 10).split("-");
+    dirs.push(join(codexHome, "sessions", year ?? "", month ?? "", date ?? ""));
+  }
+  return dirs;
 }
 
 async function findInDir(dir: string, threadId: string): Promise<string | undefined> {

@@ -3,6 +3,7 @@
 // persisted with the agent's state. The cost of a read follows the new lines, not the session.
 import { open } from "node:fs/promises";
 
+import type { Clock } from "../clock.js";
 import type { CanonicalEvent } from "../codex/canonical-event.js";
 import type { RolloutCursor } from "../store/thread-store.js";
 import { locateRollout } from "./locate-rollout.js";
@@ -23,10 +24,19 @@ export interface MirrorRead {
   events: CanonicalEvent[];
 }
 
+/** Where and since when to look for a rollout. */
+export interface MirrorPlace {
+  /** CODEX_HOME as codex sees it. */
+  codexHome: string;
+  clock: Clock;
+  /** The earliest time codex can have created the thread's file: the turn's start. */
+  since: number;
+}
+
 /** The incremental reader of one thread's rollout. Reads must not overlap. */
 export class RolloutMirror {
   readonly threadId: string;
-  readonly #codexHome: string;
+  readonly #place: MirrorPlace;
   readonly #extractor = new ToolRecordExtractor();
   #path: string | undefined;
   #offset: number;
@@ -34,11 +44,11 @@ export class RolloutMirror {
   #lastOrdinal: number | undefined;
 
   private constructor(
-    codexHome: string,
+    place: MirrorPlace,
     threadId: string,
     start: { path?: string | undefined; offset: number; tail: Buffer; lastOrdinal?: number },
   ) {
-    this.#codexHome = codexHome;
+    this.#place = place;
     this.threadId = threadId;
     this.#path = start.path;
     this.#offset = start.offset;
@@ -47,8 +57,8 @@ export class RolloutMirror {
   }
 
   /** A new thread: everything its rollout will hold is new. */
-  static forNewThread(codexHome: string, threadId: string): RolloutMirror {
-    return new RolloutMirror(codexHome, threadId, { offset: 0, tail: Buffer.alloc(0) });
+  static forNewThread(place: MirrorPlace, threadId: string): RolloutMirror {
+    return new RolloutMirror(place, threadId, { offset: 0, tail: Buffer.alloc(0) });
   }
 
   /**
@@ -57,22 +67,25 @@ export class RolloutMirror {
    * starts appending.
    */
   static async forResumedThread(
-    codexHome: string,
+    place: MirrorPlace,
     threadId: string,
     stored: RolloutCursor | undefined,
   ): Promise<RolloutMirror> {
     if (stored !== undefined) {
-      return new RolloutMirror(codexHome, threadId, {
+      return new RolloutMirror(place, threadId, {
         path: stored.path,
         offset: stored.offset,
         tail: Buffer.from(stored.tail, "base64"),
         ...(stored.last_ordinal === undefined ? {} : { lastOrdinal: stored.last_ordinal }),
       });
     }
-    const path = await locateRollout(codexHome, threadId, { deep: true });
-    if (path === undefined) return RolloutMirror.forNewThread(codexHome, threadId);
+    const path = await locateRollout(place.codexHome, threadId, {
+      deep: true,
+      window: { from: place.since, to: place.clock.now() },
+    });
+    if (path === undefined) return RolloutMirror.forNewThread(place, threadId);
     const end = await endOfLastLine(path);
-    return new RolloutMirror(codexHome, threadId, { path, ...end });
+    return new RolloutMirror(place, threadId, { path, ...end });
   }
 
   /** The rollout file last read, if found. */
@@ -96,13 +109,16 @@ export class RolloutMirror {
    * Reads the complete lines appended since the last read. A last line without its newline is
    * left for the next read. `deep` allows the full search of CODEX_HOME when the file is not where
    * it was, and reading a compressed file (which means decompressing it from its start); shallow
-   * reads only look at the remembered path and today's directory, and wait for codex to turn a
-   * compressed rollout back into plain JSONL, which it does when it appends.
+   * reads only look at the remembered path and the directories of the dates since the turn
+   * started, and wait for codex to turn a compressed rollout back into plain JSONL, which it does
+   * when it appends.
    */
   async read(deep: boolean): Promise<MirrorRead> {
-    const path = await locateRollout(this.#codexHome, this.threadId, {
+    const { codexHome, clock, since } = this.#place;
+    const path = await locateRollout(codexHome, this.threadId, {
       remembered: this.#path,
       deep,
+      window: { from: since, to: clock.now() },
     });
     if (path === undefined) return { found: false, events: [] };
     this.#path = path;

@@ -6,9 +6,10 @@ import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
 
+import type { Clock } from "../clock.js";
 import type { CanonicalEvent, TurnError } from "../codex/canonical-event.js";
 import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
-import { RolloutMirror } from "./rollout-mirror.js";
+import { type MirrorPlace, RolloutMirror } from "./rollout-mirror.js";
 
 export interface TurnRolloutOptions {
   /** CODEX_HOME as codex sees it. */
@@ -16,11 +17,14 @@ export interface TurnRolloutOptions {
   store: ThreadStore;
   agentId: string;
   logger: Logger;
+  clock: Clock;
 }
 
 /** One turn's view of its thread's rollout. */
 export class TurnRollout {
   readonly #options: TurnRolloutOptions;
+  /** Where the thread's file can appear: it is created after the turn started. */
+  readonly #place: MirrorPlace;
   #mirror: RolloutMirror | undefined;
   /** Set when the rollout could not be prepared; reported once at the end. */
   #unavailable: TurnError | undefined;
@@ -31,14 +35,19 @@ export class TurnRollout {
 
   constructor(options: TurnRolloutOptions) {
     this.#options = options;
+    this.#place = {
+      codexHome: options.codexHome,
+      clock: options.clock,
+      since: options.clock.now(),
+    };
   }
 
   /** Before codex resumes `record`'s thread: positions the mirror at the stored cursor. */
   async prepareResume(record: ThreadRecord): Promise<void> {
-    const { codexHome, logger } = this.#options;
+    const { logger } = this.#options;
     try {
       this.#mirror = await RolloutMirror.forResumedThread(
-        codexHome,
+        this.#place,
         record.thread_id,
         record.rollout,
       );
@@ -57,7 +66,7 @@ export class TurnRollout {
     const same = (id: string | undefined): boolean => id?.toLowerCase() === threadId.toLowerCase();
     if (same(this.#mirror?.threadId) || same(this.#unavailableThread)) return;
     this.#unavailable = undefined;
-    this.#mirror = RolloutMirror.forNewThread(this.#options.codexHome, threadId);
+    this.#mirror = RolloutMirror.forNewThread(this.#place, threadId);
     this.#searchDelayMs = 0;
     this.#nextSearchAt = 0;
   }

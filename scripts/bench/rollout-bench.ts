@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { systemClock } from "../../internal/clock.js";
 import { consumeRollout } from "../../internal/rollout/consume-rollout.js";
 import { rawLines } from "../../internal/rollout/raw-lines.js";
 import { readRolloutContent } from "../../internal/rollout/rollout-content.js";
@@ -223,13 +224,14 @@ async function main(): Promise<void> {
     await mkdir(dir, { recursive: true });
     const path = join(dir, `rollout-2026-11-22T00-00-00-${THREAD}.jsonl`);
     const callIds = await makeRollout(path, sizeMb * MB);
+    const place = { codexHome: home, clock: systemClock, since: Date.now() };
     const size = (await stat(path)).size;
     console.log(
       `synthetic rollout: ${(size / MB).toFixed(1)} MB, ${ordinal} lines, ${callIds.length} tool calls`,
     );
 
     // 1. Post-turn mirror.
-    const before = await RolloutMirror.forResumedThread(home, THREAD, undefined);
+    const before = await RolloutMirror.forResumedThread(place, THREAD, undefined);
     const cursor = before.cursor();
     if (cursor === undefined) throw new Error("no cursor");
     const turn = turnLines(1_000_000);
@@ -239,9 +241,9 @@ async function main(): Promise<void> {
     );
     const mirrorMs: number[] = [];
     // One warm-up read (JIT); in the plugin the end-of-turn read follows the in-turn ones.
-    await (await RolloutMirror.forResumedThread(home, THREAD, cursor)).read(false);
+    await (await RolloutMirror.forResumedThread(place, THREAD, cursor)).read(false);
     for (let run = 0; run < 30; run += 1) {
-      const mirror = await RolloutMirror.forResumedThread(home, THREAD, cursor);
+      const mirror = await RolloutMirror.forResumedThread(place, THREAD, cursor);
       const { ms, value } = await time(() => mirror.read(false));
       if (value.events.length !== 6) throw new Error(`mirror saw ${value.events.length} events`);
       mirrorMs.push(ms);

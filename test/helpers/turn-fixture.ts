@@ -2,6 +2,7 @@
 // TurnDeps around a fake codex from test/fixtures/bin, and no process group left afterwards.
 import { afterEach, beforeEach, expect } from "vitest";
 
+import { systemClock } from "../../internal/clock.js";
 import { resolveCodexBinary } from "../../internal/codex/binary.js";
 import type { CanonicalEvent } from "../../internal/codex/canonical-event.js";
 import type { TurnRequest } from "../../internal/codex/turn-request.js";
@@ -71,6 +72,7 @@ export function useTurnFixture(): TurnFixture {
         store: fixture.store,
         logger: silentLogger,
         env: { ...process.env, RUST_BACKTRACE: "1" },
+        clock: systemClock,
       };
     },
     request(overrides = {}) {

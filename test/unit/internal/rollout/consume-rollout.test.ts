@@ -12,7 +12,7 @@ import {
 import { readRolloutContent } from "../../../../internal/rollout/rollout-content.js";
 import { RolloutMirror } from "../../../../internal/rollout/rollout-mirror.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
-import { FIXTURE_THREAD, installFixture, splitLines } from "./rollout-fixtures.js";
+import { FIXTURE_THREAD, fixturePlace, installFixture, splitLines } from "./rollout-fixtures.js";
 
 const temp = createTempDirs();
 afterEach(() => temp.removeAll());
@@ -228,7 +228,7 @@ describe("consumeRollout", () => {
   it("moves a tracked cursor so the mirror resumes exactly after the rewrite", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     await mirror.read(false);
     const cursor = mirror.cursor();
     if (cursor === undefined) throw new Error("no cursor");

@@ -14,7 +14,7 @@ import { writerLockPath } from "../../../../internal/rollout/writer-lock.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
-import { FIXTURE_THREAD, installFixture } from "./rollout-fixtures.js";
+import { FIXTURE_THREAD, fixtureClock, fixturePlace, installFixture } from "./rollout-fixtures.js";
 
 const temp = createTempDirs();
 let deps: ConsumeDeps;
@@ -28,6 +28,7 @@ beforeEach(async () => {
     store: new ThreadStore(await temp.make("state")),
     codexHome: home,
     logger: silentLogger,
+    clock: fixtureClock(),
   };
   path = await installFixture(home, "basic.jsonl");
   // Agent slots are process-wide: a fresh agent per test.
@@ -43,7 +44,7 @@ async function storeThread(withCursor: boolean): Promise<void> {
     confirmed: true,
   });
   if (!withCursor) return;
-  const mirror = RolloutMirror.forNewThread(deps.codexHome, FIXTURE_THREAD);
+  const mirror = RolloutMirror.forNewThread(fixturePlace(deps.codexHome), FIXTURE_THREAD);
   await mirror.read(false);
   const cursor = mirror.cursor();
   if (cursor !== undefined) await deps.store.saveRolloutCursor(agent, FIXTURE_THREAD, cursor);
@@ -77,7 +78,11 @@ describe("consumeBlocks", () => {
     const cursor = loaded.status === "ok" ? loaded.record.rollout : undefined;
     expect(cursor?.offset).toBe((await readFile(path)).length);
     // A mirror resuming from the moved cursor sees no change and nothing new.
-    const mirror = await RolloutMirror.forResumedThread(deps.codexHome, FIXTURE_THREAD, cursor);
+    const mirror = await RolloutMirror.forResumedThread(
+      fixturePlace(deps.codexHome),
+      FIXTURE_THREAD,
+      cursor,
+    );
     expect(await mirror.read(false)).toEqual({ found: true, events: [] });
   });
 

@@ -6,7 +6,13 @@ import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.
 import { RolloutMirror } from "../../../../internal/rollout/rollout-mirror.js";
 import { zstdCompress } from "../../../../internal/rollout/zstd.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
-import { FIXTURE_THREAD, fixtureBytes, installFixture, splitLines } from "./rollout-fixtures.js";
+import {
+  FIXTURE_THREAD,
+  fixtureBytes,
+  fixturePlace,
+  installFixture,
+  splitLines,
+} from "./rollout-fixtures.js";
 
 const temp = createTempDirs();
 afterEach(() => temp.removeAll());
@@ -32,7 +38,7 @@ describe("RolloutMirror", () => {
   it("reads a new thread's rollout from its start, then only what was appended", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
 
     const first = await mirror.read(false);
     expect(first.found).toBe(true);
@@ -55,7 +61,7 @@ describe("RolloutMirror", () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "truncated-last.jsonl");
     const full = await readFile(path);
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
 
     const first = await mirror.read(false);
     expect(callIds(first.events)).toContain("call:call_late_1");
@@ -77,7 +83,7 @@ describe("RolloutMirror", () => {
   it("skips a corrupt line in the middle with a warning and loses nothing after it", async () => {
     const home = await temp.make("codex-home");
     await installFixture(home, "corrupt-middle.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     const read = await mirror.read(true);
     expect(callIds(read.events)).toEqual(
       callIds((await readBasic(await temp.make("codex-home"))).events),
@@ -90,12 +96,12 @@ describe("RolloutMirror", () => {
   it("resumes from a persisted cursor in a new process", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const first = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const first = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     await first.read(false);
     const cursor = JSON.parse(JSON.stringify(first.cursor())) as ReturnType<typeof first.cursor>;
     await appendFile(path, `${NEW_TURN.join("\n")}\n`);
 
-    const second = await RolloutMirror.forResumedThread(home, FIXTURE_THREAD, cursor);
+    const second = await RolloutMirror.forResumedThread(fixturePlace(home), FIXTURE_THREAD, cursor);
     expect(callIds((await second.read(false)).events)).toEqual([
       "call:call_next_1",
       "result:call_next_1",
@@ -105,7 +111,11 @@ describe("RolloutMirror", () => {
   it("starts at the end of the file for a resumed thread with no cursor (no replay)", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "truncated-last.jsonl");
-    const mirror = await RolloutMirror.forResumedThread(home, FIXTURE_THREAD, undefined);
+    const mirror = await RolloutMirror.forResumedThread(
+      fixturePlace(home),
+      FIXTURE_THREAD,
+      undefined,
+    );
     const full = await readFile(path);
     expect(mirror.cursor()?.offset).toBe(full.lastIndexOf(0x0a) + 1);
     expect((await mirror.read(false)).events).toEqual([]);
@@ -114,7 +124,7 @@ describe("RolloutMirror", () => {
   it("re-reads after the last ordinal when someone else rewrote the file", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     await mirror.read(false);
     // Someone shortens an early line (not us: Consume moves the cursor itself), then codex appends.
     const text = (await readFile(path, "utf8")).replace("run things", "run");
@@ -129,7 +139,7 @@ describe("RolloutMirror", () => {
   it("reads .jsonl.zst rollouts and keeps its cursor when codex materialises them", async () => {
     const home = await temp.make("codex-home");
     const zst = await installFixture(home, "basic.jsonl.zst");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     // Shallow reads (while codex runs) do not decompress; the deep one does.
     expect(await mirror.read(false)).toEqual({ found: true, events: [] });
     const read = await mirror.read(true);
@@ -156,13 +166,13 @@ describe("RolloutMirror", () => {
     ]);
     await writeFile(`${plain}.zst`, frames);
     await rm(plain);
-    const read = await RolloutMirror.forNewThread(home, FIXTURE_THREAD).read(true);
+    const read = await RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD).read(true);
     expect(callIds(read.events)).toHaveLength(12);
   });
 
   it("reports a rollout that does not exist as not found, and finds it once it appears", async () => {
     const home = await temp.make("codex-home");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     expect(await mirror.read(true)).toEqual({ found: false, events: [] });
     expect(mirror.cursor()).toBeUndefined();
     const path = await installFixture(home, "basic.jsonl");
@@ -173,7 +183,7 @@ describe("RolloutMirror", () => {
   it("follows a rollout moved to archived_sessions", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     await mirror.read(false);
     const { mkdir } = await import("node:fs/promises");
     await mkdir(`${home}/archived_sessions`);
@@ -189,7 +199,7 @@ describe("RolloutMirror", () => {
   it("reads only the appended bytes: an unchanged prefix is never parsed again", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");
-    const mirror = RolloutMirror.forNewThread(home, FIXTURE_THREAD);
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
     await mirror.read(false);
     // Corrupt the already-read part without changing the bytes before the cursor's tail: a reader
     // that re-parsed it would report the corruption; the mirror does not look.
@@ -204,7 +214,7 @@ describe("RolloutMirror", () => {
 
 async function readBasic(home: string) {
   await installFixture(home, "basic.jsonl");
-  return RolloutMirror.forNewThread(home, FIXTURE_THREAD).read(false);
+  return RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD).read(false);
 }
 
 describe("fixtures", () => {

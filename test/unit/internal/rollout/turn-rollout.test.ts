@@ -7,7 +7,13 @@ import { TurnRollout } from "../../../../internal/rollout/turn-rollout.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
-import { FIXTURE_THREAD, installFixture, sessionDir } from "./rollout-fixtures.js";
+import {
+  FIXTURE_THREAD,
+  fixtureClock,
+  installFixture,
+  rolloutName,
+  sessionDir,
+} from "./rollout-fixtures.js";
 
 const temp = createTempDirs();
 let home: string;
@@ -26,7 +32,13 @@ beforeEach(async () => {
 afterEach(() => temp.removeAll());
 
 function rollout(): TurnRollout {
-  return new TurnRollout({ codexHome: home, store, agentId: AGENT, logger: silentLogger });
+  return new TurnRollout({
+    codexHome: home,
+    store,
+    agentId: AGENT,
+    logger: silentLogger,
+    clock: fixtureClock(),
+  });
 }
 
 async function collect(events: AsyncIterable<CanonicalEvent>): Promise<CanonicalEvent[]> {
@@ -91,7 +103,7 @@ describe("TurnRollout", () => {
     expect(await pollAt(turn, 1024)).toEqual([]);
     expect(kinds(await pollAt(turn, 1025))).toContain("tool_call");
     await appendFile(
-      `${sessionDir(home)}/rollout-2026-11-22T00-46-46-${FIXTURE_THREAD}.jsonl`,
+      `${sessionDir(home)}/${rolloutName(FIXTURE_THREAD)}`,
       '{"ordinal":20,"type":"response_item","payload":{"type":"function_call","name":"x","arguments":"{}","call_id":"call_2"}}\n',
     );
     // Found: read at once, whatever the clock says.
@@ -126,7 +138,7 @@ describe("TurnRollout", () => {
     turn.threadStarted(FIXTURE_THREAD);
     await installFixture(home, "basic.jsonl.zst");
     await writeFile(
-      `${sessionDir(home)}/rollout-2026-11-22T00-46-46-${FIXTURE_THREAD}.jsonl.zst`,
+      `${sessionDir(home)}/${rolloutName(FIXTURE_THREAD, undefined, ".jsonl.zst")}`,
       "definitely not zstd",
     );
     expect(await collect(turn.poll())).toEqual([]);
