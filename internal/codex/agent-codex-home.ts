@@ -22,9 +22,9 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
 import type { ResolvedConfig } from "../config/load-config.js";
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 import { agentDirName, validateAgentId } from "../store/agent-id.js";
-import { effectiveCodexHome } from "./rollout-locator.js";
+import { effectiveCodexHome } from "./codex-home.js";
 
 /** Directory name of the per-agent CODEX_HOME inside the agent's state directory. */
 export const AGENT_CODEX_HOME_DIR = "codex-home";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 
 import type { ResolvedConfig } from "../config/load-config.js";
-import { effectiveCodexHome } from "./rollout-locator.js";
+import { effectiveCodexHome } from "./codex-home.js";
 
 export type AuthMode = "chatgpt" | "api_key" | "endpoint" | "none";
 

@@ -3,7 +3,7 @@
 // rule carries the messages it exists for (`examples`): research/codex-cli.md §6, the mock runs in
 // docs/codex-0.169.0-observed.md, and `strings` of the 0.169.0 binary. The unit test feeds every
 // example through classifyCodexError and checks that this rule, and no earlier one, claims it.
-import type { ErrorClass, TurnError } from "./canonical-event.js";
+import type { ErrorClass, TurnError } from "../core/canonical-event.js";
 
 /** One row of the table. */
 export interface ErrorRule {

@@ -12,8 +12,8 @@ import { flattenConfigOverrides, renderTomlLiteral } from "../config/config-over
 import { checkBaseUrl } from "../config/endpoint-config.js";
 import { hasControlCharacter, WIRE_APIS } from "../config/endpoint-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import type { TurnError } from "./canonical-event.js";
-import type { EndpointOverride } from "./turn-request.js";
+import type { TurnError } from "../core/canonical-event.js";
+import type { EndpointOverride } from "../turn/turn-request.js";
 
 /** The variable a custom provider's key travels in (its env_key). */
 export const ENDPOINT_KEY_VARIABLE = "PLEXUM_ENDPOINT_API_KEY";

@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 
 import { SANDBOX_MODES, type SandboxMode } from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import type { TurnOptions } from "./turn-request.js";
+import type { TurnOptions } from "../turn/turn-request.js";
 
 /** proto SandboxPolicy. */
 export interface SandboxPolicy {

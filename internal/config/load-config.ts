@@ -6,7 +6,7 @@ import { isAbsolute, join } from "node:path";
 
 import type { ZodIssue } from "zod";
 
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
 import {
   configSchema,

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 
 import { resolveCodexBinary } from "../codex/binary.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
-import { isAppError } from "../errors.js";
+import { isAppError } from "../core/app-error.js";
 import {
   authCheck,
   authStatusFor,

@@ -10,8 +10,8 @@ import { dirname } from "node:path";
 
 import type { Logger } from "pino";
 
-import type { HostToolSpec } from "../codex/turn-request.js";
-import { AppError } from "../errors.js";
+import type { HostToolSpec } from "../turn/turn-request.js";
+import { AppError } from "../core/app-error.js";
 import type { FrameError } from "./frame.js";
 import { encodeFrame, FrameDecoder } from "./frame.js";
 import { ensureSocketDir } from "./socket-path.js";

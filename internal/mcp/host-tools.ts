@@ -2,8 +2,8 @@
 // which codex registers the bridge (and from which the model-visible namespace follows).
 import { createHash } from "node:crypto";
 
-import type { HostToolSpec } from "../codex/turn-request.js";
-import { AppError } from "../errors.js";
+import type { HostToolSpec } from "../turn/turn-request.js";
+import { AppError } from "../core/app-error.js";
 
 /** MCP tool name rule (spec 2025-06-18 guidance), capped at codex's 64-byte tool name limit. */
 const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;

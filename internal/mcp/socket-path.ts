@@ -6,7 +6,7 @@ import { chmod, lstat, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 
-import { AppError, isAppError } from "../errors.js";
+import { AppError, isAppError } from "../core/app-error.js";
 
 /**
  * The longest socket path we create, in bytes. sun_path holds 108 bytes on Linux and 104 on macOS,

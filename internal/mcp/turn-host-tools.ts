@@ -2,11 +2,11 @@
 // mcp-host bridge, and the merge of the host-tool calls into the turn's event stream.
 import type { Logger } from "pino";
 
-import type { CanonicalEvent, EventBatch } from "../codex/canonical-event.js";
-import type { McpServerRegistration } from "../codex/mcp-server-overrides.js";
-import type { HostToolSpec } from "../codex/turn-request.js";
+import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
+import type { McpServerRegistration } from "../exec/mcp-server-overrides.js";
+import type { HostToolSpec } from "../turn/turn-request.js";
 import type { ResolvedMcpHost } from "../config/load-config.js";
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 import {
   type AnswerOutcome,
   type HostToolAnswer,

@@ -1,5 +1,5 @@
 // One running turn per agent: the registry behind the busy check, CancelTurn and shutdown.
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 
 /** Why a running turn was asked to stop. */
 export interface CancelReason {

@@ -12,8 +12,8 @@ import type {
   ImageInput,
   TurnOptions,
   TurnRequest,
-} from "../codex/turn-request.js";
-import { AppError } from "../errors.js";
+} from "../turn/turn-request.js";
+import { AppError } from "../core/app-error.js";
 import { validateHostTools } from "../mcp/host-tools.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */

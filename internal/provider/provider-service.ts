@@ -18,12 +18,12 @@ import {
   type RunTurnResponseSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceImplementation } from "../../src/plugin/grpc-service.js";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, systemClock } from "../core/clock.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import type { CanonicalEvent, EventBatch, TurnError, Usage } from "../codex/canonical-event.js";
-import type { TurnRequest } from "../codex/turn-request.js";
+import type { CanonicalEvent, EventBatch, TurnError, Usage } from "../core/canonical-event.js";
+import type { TurnRequest } from "../turn/turn-request.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import { AppError, isAppError, toGrpcStatus } from "../errors.js";
+import { AppError, isAppError, toGrpcStatus } from "../core/app-error.js";
 import type { TurnHostTools } from "../mcp/turn-host-tools.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import type { ThreadStore } from "../store/thread-store.js";
@@ -94,11 +94,11 @@ function serviceError(error: unknown): Partial<grpc.ServiceError> {
 
 // The codex runner, config parsing and process handling are loaded on first use, so the handshake
 // does not wait for them.
-const loadRunner = () => import("../codex/turn-runner.js");
+const loadRunner = () => import("../turn/turn-run.js");
 const loadConfig = () => import("../config/load-config.js");
 const loadBinary = () => import("../codex/binary.js");
 const loadStore = () => import("../store/thread-store.js");
-const loadPlan = () => import("../codex/turn-plan.js");
+const loadPlan = () => import("../turn/turn-plan.js");
 const loadLedger = () => import("../proc/process-ledger.js");
 const loadConsume = () => import("../rollout/consume-service.js");
 const loadHostTools = () => import("../mcp/turn-host-tools.js");

@@ -23,7 +23,7 @@ import type {
   TurnError,
   TurnOutcome,
   Usage,
-} from "../codex/canonical-event.js";
+} from "../core/canonical-event.js";
 
 const errorClasses: Record<ErrorClass, ErrorClassPb> = {
   retrying: ErrorClassPb.RETRYING,

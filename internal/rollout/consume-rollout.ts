@@ -11,7 +11,7 @@ import type { Stats } from "node:fs";
 import { chown, type FileHandle, open, rename, rm, stat, utimes } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 import { fsyncDirectory } from "../store/thread-store.js";
 import { appendTail, rawLines, tailAfterLine } from "./raw-lines.js";
 import { readRolloutContent } from "./rollout-content.js";

@@ -4,12 +4,12 @@
 // rewrite and again right before the rename, and consumes of one thread run one at a time.
 import type { Logger } from "pino";
 
-import type { Clock } from "../clock.js";
-import { claimAgentTurn } from "../codex/agent-turns.js";
-import { AppError } from "../errors.js";
+import type { Clock } from "../core/clock.js";
+import { claimAgentTurn } from "../turn/agent-slots.js";
+import { AppError } from "../core/app-error.js";
 import type { RolloutCursor, ThreadStore } from "../store/thread-store.js";
 import { consumeRollout } from "./consume-rollout.js";
-import { locateRollout } from "./locate-rollout.js";
+import { locateRollout } from "./rollout-locator.js";
 import { threadWriterLock } from "./writer-lock.js";
 
 export interface ConsumeDeps {

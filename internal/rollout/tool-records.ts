@@ -1,6 +1,6 @@
 // Tool calls and their outputs as codex records them in a rollout (research §3.3), turned into
 // canonical tool_call / tool_result events carrying codex's real call ids.
-import type { CanonicalEvent } from "../codex/canonical-event.js";
+import type { CanonicalEvent } from "../core/canonical-event.js";
 import {
   CALL_TYPES,
   isRecord,

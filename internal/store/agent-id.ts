@@ -2,7 +2,7 @@
 // a bounded, collision-free, filesystem-safe name.
 import { createHash } from "node:crypto";
 
-import { AppError } from "../errors.js";
+import { AppError } from "../core/app-error.js";
 
 export const MAX_AGENT_ID_CHARS = 256;
 const PREFIX_CHARS = 48;

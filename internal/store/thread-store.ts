@@ -8,8 +8,8 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 
-import type { Usage } from "../codex/canonical-event.js";
-import { AppError } from "../errors.js";
+import type { Usage } from "../core/canonical-event.js";
+import { AppError } from "../core/app-error.js";
 import { agentDirName, validateAgentId } from "./agent-id.js";
 import { KeyedQueue } from "./keyed-queue.js";
 

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 
-import { emptyUsage, type Usage, USAGE_FIELDS } from "../codex/canonical-event.js";
-import { AppError } from "../errors.js";
+import { emptyUsage, type Usage, USAGE_FIELDS } from "../core/canonical-event.js";
+import { AppError } from "../core/app-error.js";
 import { agentDirName, validateAgentId } from "./agent-id.js";
 import { KeyedQueue } from "./keyed-queue.js";
 

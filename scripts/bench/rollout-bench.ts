@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { systemClock } from "../../internal/clock.js";
+import { systemClock } from "../../internal/core/clock.js";
 import { consumeRollout } from "../../internal/rollout/consume-rollout.js";
 import { rawLines } from "../../internal/rollout/raw-lines.js";
 import { readRolloutContent } from "../../internal/rollout/rollout-content.js";

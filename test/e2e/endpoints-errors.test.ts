@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { findRolloutFile } from "../../internal/codex/rollout-locator.js";
+import { findRolloutFile } from "../../internal/codex/codex-home.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { RecordedRequest } from "../../internal/mock-model/recorded-request.js";
 import {

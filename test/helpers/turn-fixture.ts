@@ -2,11 +2,11 @@
 // TurnDeps around a fake codex from test/fixtures/bin, and no process group left afterwards.
 import { afterEach, beforeEach, expect } from "vitest";
 
-import { systemClock } from "../../internal/clock.js";
+import { systemClock } from "../../internal/core/clock.js";
 import { resolveCodexBinary } from "../../internal/codex/binary.js";
-import type { CanonicalEvent } from "../../internal/codex/canonical-event.js";
-import type { TurnRequest } from "../../internal/codex/turn-request.js";
-import { runTurn, type TurnDeps } from "../../internal/codex/turn-runner.js";
+import type { CanonicalEvent } from "../../internal/core/canonical-event.js";
+import type { TurnRequest } from "../../internal/turn/turn-request.js";
+import { runTurn, type TurnDeps } from "../../internal/turn/turn-run.js";
 import { parseConfig } from "../../internal/config/load-config.js";
 import { killAllProcessGroups } from "../../internal/proc/process-registry.js";
 import { ThreadStore } from "../../internal/store/thread-store.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { parseConfig } from "../../../../internal/config/load-config.js";
-import { AppError } from "../../../../internal/errors.js";
+import { AppError } from "../../../../internal/core/app-error.js";
 
 function errorOf(json: unknown, env: NodeJS.ProcessEnv = {}): AppError {
   try {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { parseConfig } from "../../../../internal/config/load-config.js";
-import { isAppError } from "../../../../internal/errors.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 
 const env = { XDG_STATE_HOME: "/var/lib/xdg" };
 

@@ -6,7 +6,7 @@ import {
   REASONING_EFFORTS,
   reasoningEffortAssignment,
 } from "../../../../internal/config/model-knobs.js";
-import { isAppError } from "../../../../internal/errors.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 
 describe("reasoningEffortAssignment", () => {
   it("renders every accepted effort as a model_reasoning_effort TOML string", () => {

@@ -19,7 +19,7 @@ import { createServiceClient } from "../../../../src/plugin/grpc-client.js";
 import { implementService } from "../../../../src/plugin/grpc-service.js";
 import { servePlugin, type ServePluginResult } from "../../../../src/plugin/serve.js";
 
-vi.mock("../../../../internal/codex/turn-runner.js", () => ({
+vi.mock("../../../../internal/turn/turn-run.js", () => ({
   runTurnBatches: async function* () {
     yield [{ kind: "text", itemId: "item_0", text: "partial" }];
     throw new Error("boom in the runner");

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { isAppError } from "../../../../internal/errors.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 import { turnRequestFromProto } from "../../../../internal/provider/from-proto.js";
 import { eventToProto } from "../../../../internal/provider/to-proto.js";
 import {

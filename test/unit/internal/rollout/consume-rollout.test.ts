@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { isAppError } from "../../../../internal/errors.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 import {
   CONSUMED_ARGUMENTS,
   CONSUMED_MARKER,

@@ -5,9 +5,9 @@ import { dirname, join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { claimAgentTurn } from "../../../../internal/codex/agent-turns.js";
-import { emptyUsage } from "../../../../internal/codex/canonical-event.js";
-import { isAppError } from "../../../../internal/errors.js";
+import { claimAgentTurn } from "../../../../internal/turn/agent-slots.js";
+import { emptyUsage } from "../../../../internal/core/canonical-event.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 import { consumeBlocks, type ConsumeDeps } from "../../../../internal/rollout/consume-service.js";
 import { RolloutMirror } from "../../../../internal/rollout/rollout-mirror.js";
 import { writerLockPath } from "../../../../internal/rollout/writer-lock.js";

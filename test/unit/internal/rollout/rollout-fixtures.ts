@@ -3,7 +3,7 @@
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
-import type { Clock } from "../../../../internal/clock.js";
+import type { Clock } from "../../../../internal/core/clock.js";
 import type { MirrorPlace } from "../../../../internal/rollout/rollout-mirror.js";
 
 /** The thread id of every fixture in test/fixtures/rollouts. */

@@ -2,7 +2,7 @@ import { appendFile, readFile, rename, rm, writeFile } from "node:fs/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
+import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
 import { RolloutMirror } from "../../../../internal/rollout/rollout-mirror.js";
 import { zstdCompress } from "../../../../internal/rollout/zstd.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";

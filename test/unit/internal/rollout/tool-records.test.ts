@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
+import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
 import { parseRolloutLine } from "../../../../internal/rollout/rollout-line.js";
 import { outputOf, ToolRecordExtractor } from "../../../../internal/rollout/tool-records.js";
 import { fixtureBytes, splitLines } from "./rollout-fixtures.js";

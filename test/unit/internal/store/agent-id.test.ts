@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { isAppError } from "../../../../internal/errors.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 import { agentDirName, validateAgentId } from "../../../../internal/store/agent-id.js";
 
 function rejection(agentId: string): string {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { emptyUsage } from "../../../../internal/codex/canonical-event.js";
+import { emptyUsage } from "../../../../internal/core/canonical-event.js";
 import {
   type RolloutCursor,
   THREAD_FILE,

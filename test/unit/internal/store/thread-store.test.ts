@@ -4,8 +4,8 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { emptyUsage } from "../../../../internal/codex/canonical-event.js";
-import { isAppError } from "../../../../internal/errors.js";
+import { emptyUsage } from "../../../../internal/core/canonical-event.js";
+import { isAppError } from "../../../../internal/core/app-error.js";
 import { THREAD_FILE, ThreadStore } from "../../../../internal/store/thread-store.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 

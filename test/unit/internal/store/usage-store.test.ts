@@ -3,7 +3,7 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import type { Usage } from "../../../../internal/codex/canonical-event.js";
+import type { Usage } from "../../../../internal/core/canonical-event.js";
 import { agentDirName } from "../../../../internal/store/agent-id.js";
 import { UsageStore } from "../../../../internal/store/usage-store.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";

@@ -1,7 +1,7 @@
 // Scrubs known secret values (the keys a turn handed to codex) from every string of a canonical
 // event, whatever produced it: codex's error text, a command's output, the stderr tail.
 import { REDACTED } from "../../src/log/redact.js";
-import type { CanonicalEvent } from "./canonical-event.js";
+import type { CanonicalEvent } from "../core/canonical-event.js";
 
 // Shorter values would blank ordinary words; real keys are far longer.
 const MIN_SECRET_CHARS = 8;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ensureAgentWorktree } from "../git/agent-worktree.js";
 import { type DiffOutcome, TurnDiffTracker } from "../git/turn-diff.js";
 import { agentDirName } from "../store/agent-id.js";
-import type { TurnError } from "./canonical-event.js";
+import type { TurnError } from "../core/canonical-event.js";
 import { stageImages } from "./turn-images.js";
 import type { TurnPlan } from "./turn-plan.js";
 

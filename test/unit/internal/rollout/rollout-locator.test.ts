@@ -3,7 +3,7 @@ import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { locateRollout, sessionDayDirs } from "../../../../internal/rollout/locate-rollout.js";
+import { locateRollout, sessionDayDirs } from "../../../../internal/rollout/rollout-locator.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 import { FIXTURE_THREAD, FIXTURE_TIME, installFixture, rolloutName } from "./rollout-fixtures.js";
 

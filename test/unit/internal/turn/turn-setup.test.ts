@@ -5,13 +5,13 @@ import { dirname, join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { compileOutputSchema } from "../../../../internal/codex/output-schema.js";
-import type { TurnPlan } from "../../../../internal/codex/turn-plan.js";
+import { compileOutputSchema } from "../../../../internal/turn/output-schema.js";
+import type { TurnPlan } from "../../../../internal/turn/turn-plan.js";
 import {
   finishTurnDiff,
   prepareTurnSetup,
   sweepStaleScratch,
-} from "../../../../internal/codex/turn-setup.js";
+} from "../../../../internal/turn/turn-setup.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 const dirs = createTempDirs();

@@ -6,8 +6,8 @@ import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
-import { runTurn } from "../../../../internal/codex/turn-runner.js";
+import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
+import { runTurn } from "../../../../internal/turn/turn-run.js";
 import { LEDGER_DIR_NAME, ProcessLedger } from "../../../../internal/proc/process-ledger.js";
 import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import { isAlive, readFakeCalls, waitFor, writeFakeControl } from "../../../helpers/fake-codex.js";

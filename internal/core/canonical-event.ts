@@ -1,7 +1,7 @@
 // The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
 // protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
 import type { TurnDiff } from "../git/turn-diff.js";
-import type { SandboxPolicy } from "./sandbox-policy.js";
+import type { SandboxPolicy } from "../codex/sandbox-policy.js";
 
 /** Token counts; field names follow codex's usage object. */
 export interface Usage {

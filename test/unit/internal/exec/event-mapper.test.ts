@@ -4,7 +4,7 @@ import {
   CodexEventMapper,
   type MapperOutput,
   toUsage,
-} from "../../../../internal/codex/event-mapper.js";
+} from "../../../../internal/exec/event-mapper.js";
 import type { SplitLine } from "../../../../internal/jsonl/line-splitter.js";
 
 let lineNumber = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { CodexEventMapper } from "../../../../internal/codex/event-mapper.js";
+import { CodexEventMapper } from "../../../../internal/exec/event-mapper.js";
 
 function feed(mapper: CodexEventMapper, values: unknown[]): void {
   values.forEach((value, index) =>

@@ -8,7 +8,7 @@ import {
   MAX_IMAGE_BYTES,
   sniffImageType,
   stageImages,
-} from "../../../../internal/codex/turn-images.js";
+} from "../../../../internal/turn/turn-images.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 const PNG = Buffer.from(

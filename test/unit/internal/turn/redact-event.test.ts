@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
-import { redactEvent } from "../../../../internal/codex/redact-event.js";
+import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
+import { redactEvent } from "../../../../internal/turn/redact-event.js";
 import { REDACTED } from "../../../../src/log/redact.js";
 
 describe("redactEvent", () => {

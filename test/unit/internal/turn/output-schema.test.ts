@@ -4,7 +4,7 @@ import {
   checkStructuredOutput,
   compileOutputSchema,
   type OutputSchema,
-} from "../../../../internal/codex/output-schema.js";
+} from "../../../../internal/turn/output-schema.js";
 
 const SCHEMA = {
   type: "object",

@@ -4,10 +4,10 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import type { CanonicalEvent } from "../../../../internal/codex/canonical-event.js";
-import { MAX_PROMPT_CHARS } from "../../../../internal/codex/turn-plan.js";
-import type { TurnRequest } from "../../../../internal/codex/turn-request.js";
-import { runTurn } from "../../../../internal/codex/turn-runner.js";
+import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
+import { MAX_PROMPT_CHARS } from "../../../../internal/turn/turn-plan.js";
+import type { TurnRequest } from "../../../../internal/turn/turn-request.js";
+import { runTurn } from "../../../../internal/turn/turn-run.js";
 import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import {
   collect,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { TurnWatchdog, type WatchdogExpiry } from "../../../../internal/codex/turn-watchdog.js";
+import { TurnWatchdog, type WatchdogExpiry } from "../../../../internal/turn/turn-watchdog.js";
 
 describe("TurnWatchdog", () => {
   let fired: WatchdogExpiry[];

@@ -1,11 +1,11 @@
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 
-import { buildExecArgs } from "../../../../internal/codex/exec-args.js";
+import { buildExecArgs } from "../../../../internal/exec/exec-args.js";
 import {
   mcpServerOverrides,
   type McpServerRegistration,
-} from "../../../../internal/codex/mcp-server-overrides.js";
+} from "../../../../internal/exec/mcp-server-overrides.js";
 
 const server: McpServerRegistration = {
   name: "plexum-host-agent-a",

@@ -4,19 +4,19 @@ import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
 
-import type { Clock } from "../clock.js";
+import type { Clock } from "../core/clock.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import { isAppError } from "../errors.js";
+import { isAppError } from "../core/app-error.js";
 import type { TurnDiff } from "../git/turn-diff.js";
 import { LineSplitter, type SplitLine } from "../jsonl/line-splitter.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import { type ProcessResult, type SupervisedProcess, superviseProcess } from "../proc/supervise.js";
-import { TurnRollout } from "../rollout/turn-rollout.js";
+import { TurnRollout } from "./turn-rollout.js";
 import type { ThreadStore } from "../store/thread-store.js";
 import type { UsageStore } from "../store/usage-store.js";
-import { codexHomeForAgent, prepareAgentCodexHome } from "./agent-codex-home.js";
-import { claimAgentTurn } from "./agent-turns.js";
-import type { CodexBinaryStatus } from "./binary.js";
+import { codexHomeForAgent, prepareAgentCodexHome } from "../codex/agent-codex-home.js";
+import { claimAgentTurn } from "./agent-slots.js";
+import type { CodexBinaryStatus } from "../codex/binary.js";
 import {
   type CanonicalEvent,
   emptyUsage,
@@ -24,20 +24,20 @@ import {
   type TurnError,
   type TurnOutcome,
   type Usage,
-} from "./canonical-event.js";
-import { buildChildEnv } from "./child-env.js";
-import { classifyCodexError, classifyNetworkStall } from "./error-classifier.js";
-import { CodexEventMapper, type MapperOutput } from "./event-mapper.js";
-import { buildExecArgs } from "./exec-args.js";
-import type { McpServerRegistration } from "./mcp-server-overrides.js";
+} from "../core/canonical-event.js";
+import { buildChildEnv } from "../codex/child-env.js";
+import { classifyCodexError, classifyNetworkStall } from "../codex/error-classifier.js";
+import { CodexEventMapper, type MapperOutput } from "../exec/event-mapper.js";
+import { buildExecArgs } from "../exec/exec-args.js";
+import type { McpServerRegistration } from "../exec/mcp-server-overrides.js";
 import { checkStructuredOutput } from "./output-schema.js";
 import { redactEvent } from "./redact-event.js";
-import { findRolloutFile } from "./rollout-locator.js";
+import { findRolloutFile } from "../codex/codex-home.js";
 import { planTurn, type TurnPlan } from "./turn-plan.js";
 import type { TurnRequest } from "./turn-request.js";
 import { finishTurnDiff, prepareTurnSetup, type TurnSetup } from "./turn-setup.js";
 import { TurnWatchdog } from "./turn-watchdog.js";
-import { computeUsageDelta } from "./usage-delta.js";
+import { computeUsageDelta } from "../core/usage.js";
 
 export interface TurnDeps {
   config: ResolvedConfig;

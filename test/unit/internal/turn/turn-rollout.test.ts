@@ -2,8 +2,8 @@ import { appendFile, writeFile } from "node:fs/promises";
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { type CanonicalEvent, emptyUsage } from "../../../../internal/codex/canonical-event.js";
-import { TurnRollout } from "../../../../internal/rollout/turn-rollout.js";
+import { type CanonicalEvent, emptyUsage } from "../../../../internal/core/canonical-event.js";
+import { TurnRollout } from "../../../../internal/turn/turn-rollout.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
@@ -13,7 +13,7 @@ import {
   installFixture,
   rolloutName,
   sessionDir,
-} from "./rollout-fixtures.js";
+} from "../rollout/rollout-fixtures.js";
 
 const temp = createTempDirs();
 let home: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { buildChildEnv } from "../../../../internal/codex/child-env.js";
-import { buildExecArgs, sandboxArgs } from "../../../../internal/codex/exec-args.js";
+import { buildExecArgs, sandboxArgs } from "../../../../internal/exec/exec-args.js";
 
 const THREAD = "0199a213-81c0-7800-8aa1-bbab2a035a53";
 

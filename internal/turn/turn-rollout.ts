@@ -6,10 +6,10 @@ import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
 
-import type { Clock } from "../clock.js";
-import type { CanonicalEvent, TurnError } from "../codex/canonical-event.js";
+import type { Clock } from "../core/clock.js";
+import type { CanonicalEvent, TurnError } from "../core/canonical-event.js";
 import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
-import { type MirrorPlace, RolloutMirror } from "./rollout-mirror.js";
+import { type MirrorPlace, RolloutMirror } from "../rollout/rollout-mirror.js";
 
 export interface TurnRolloutOptions {
   /** CODEX_HOME as codex sees it. */

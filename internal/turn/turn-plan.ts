@@ -12,15 +12,15 @@ import {
 } from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { modelSettingsAssignments, reasoningEffortAssignment } from "../config/model-knobs.js";
-import type { AppErrorCode } from "../errors.js";
-import { isAppError } from "../errors.js";
+import type { AppErrorCode } from "../core/app-error.js";
+import { isAppError } from "../core/app-error.js";
 import { validateAgentId } from "../store/agent-id.js";
-import { detectAuth } from "./auth-status.js";
-import type { CodexBinaryStatus } from "./binary.js";
-import type { TurnError } from "./canonical-event.js";
+import { detectAuth } from "../codex/auth-status.js";
+import type { CodexBinaryStatus } from "../codex/binary.js";
+import type { TurnError } from "../core/canonical-event.js";
 import { compileOutputSchema, type OutputSchema } from "./output-schema.js";
-import { planProvider, type ProviderSetup } from "./provider-setup.js";
-import { resolveSandboxPolicy, type SandboxPolicy } from "./sandbox-policy.js";
+import { planProvider, type ProviderSetup } from "../codex/provider-setup.js";
+import { resolveSandboxPolicy, type SandboxPolicy } from "../codex/sandbox-policy.js";
 import { type CheckedImage, checkImages } from "./turn-images.js";
 import type { TurnRequest } from "./turn-request.js";
 

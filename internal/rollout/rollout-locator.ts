@@ -5,7 +5,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 
-import { findRolloutFile, isRolloutFileOf } from "../codex/rollout-locator.js";
+import { findRolloutFile, isRolloutFileOf } from "../codex/codex-home.js";
 import { ZSTD_SUFFIX } from "./zstd.js";
 
 export interface LocateOptions {

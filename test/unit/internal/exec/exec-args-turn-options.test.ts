@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { buildExecArgs } from "../../../../internal/codex/exec-args.js";
+import { buildExecArgs } from "../../../../internal/exec/exec-args.js";
 
 const THREAD = "0199a213-81c0-7800-8aa1-bbab2a035a53";
 

@@ -2,15 +2,15 @@
 // malformed lines become warnings, so a codex upgrade degrades output instead of killing turns.
 import type { SplitLine } from "../jsonl/line-splitter.js";
 import { parseJsonLine } from "../jsonl/parse-line.js";
-import type { CanonicalEvent, ToolDetail, ToolPhase, TurnError, Usage } from "./canonical-event.js";
+import type { CanonicalEvent, ToolDetail, ToolPhase, TurnError, Usage } from "../core/canonical-event.js";
 import {
   type CodexEvent,
   type CodexItem,
   type CodexUsage,
   ITEM_EVENT_TYPES,
   type ItemEventType,
-} from "./codex-events.js";
-import { classifyCodexError } from "./error-classifier.js";
+} from "./exec-events.js";
+import { classifyCodexError } from "../codex/error-classifier.js";
 
 /** What one line means: canonical events to forward, or turn facts the runner acts on. */
 export type MapperOutput =
