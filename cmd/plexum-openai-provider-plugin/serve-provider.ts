@@ -1,10 +1,10 @@
 // Plugin mode: serve plexum.provider.v1 over go-plugin's handshake. Stdout carries only the handshake.
+import type { CodexProviderCore } from "../../internal/app/codex-provider-core.js";
+import { systemClock } from "../../internal/core/clock.js";
 import { resolveSelfCommand } from "../../internal/mcp/self-command.js";
 import { PLEXUM_HANDSHAKE, PLUGIN_VERSION } from "../../internal/provider/plugin-identity.js";
 import { ProviderService } from "../../internal/provider/provider-service.js";
-import { ProviderPlugin } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { createHclogLogger } from "../../src/log/hclog-logger.js";
-import { implementService } from "../../src/plugin/grpc-service.js";
 import { servePlugin } from "../../src/plugin/serve.js";
 
 /** Serves the provider until the host shuts it down. */
@@ -17,16 +17,29 @@ export async function serveProvider(): Promise<void> {
         "default malloc arenas let RSS grow over thousands of turns; set MALLOC_ARENA_MAX=2",
     );
   }
-  const provider = new ProviderService({
-    logger,
-    version: PLUGIN_VERSION,
-    selfCommand: resolveSelfCommand(),
-  });
+  // The codex side (config, stores, turn engine, processes) loads after the handshake: the one
+  // lazy import, here at the composition root.
+  let core: Promise<CodexProviderCore> | undefined;
+  const loadCore = (): Promise<CodexProviderCore> => {
+    core ??= import("../../internal/app/codex-provider-core.js").then(
+      ({ CodexProviderCore }) =>
+        new CodexProviderCore({
+          logger,
+          env: process.env,
+          selfCommand: resolveSelfCommand(),
+          clock: systemClock,
+        }),
+    );
+    return core;
+  };
+  const provider = new ProviderService({ logger, version: PLUGIN_VERSION, core: loadCore });
   await servePlugin({
     handshake: PLEXUM_HANDSHAKE,
-    services: [implementService(ProviderPlugin, provider.implementation())],
+    services: [provider.definition()],
     logger,
-    onShutdown: (reason) => provider.shutdown(reason),
+    onShutdown: async (reason) => {
+      if (core !== undefined) await (await core).shutdown(reason);
+    },
   });
-  provider.warmUp();
+  (await loadCore()).warmUp();
 }

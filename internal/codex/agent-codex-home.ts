@@ -22,8 +22,8 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
 import type { ResolvedConfig } from "../config/load-config.js";
+import { agentDirName } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
-import { agentDirName, validateAgentId } from "../store/agent-id.js";
 import { effectiveCodexHome } from "./codex-home.js";
 
 /** Directory name of the per-agent CODEX_HOME inside the agent's state directory. */
@@ -43,7 +43,6 @@ export function codexHomeForAgent(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   if (!config.perAgentCodexHome) return effectiveCodexHome(config.codexHome, env);
-  validateAgentId(agentId);
   return join(config.stateDir, "agents", agentDirName(agentId), AGENT_CODEX_HOME_DIR);
 }
 

@@ -3,14 +3,17 @@
 // rule carries the messages it exists for (`examples`): research/codex-cli.md §6, the mock runs in
 // docs/codex-0.169.0-observed.md, and `strings` of the 0.169.0 binary. The unit test feeds every
 // example through classifyCodexError and checks that this rule, and no earlier one, claims it.
-import type { ErrorClass, TurnError } from "../core/canonical-event.js";
+import {
+  STREAM_ERRORS,
+  type StreamErrorCode,
+  type TurnError,
+  turnError,
+} from "../core/turn-error.js";
 
-/** One row of the table. */
+/** One row of the table; the code brings its class and retry decision (core/turn-error.ts). */
 export interface ErrorRule {
   pattern: RegExp;
-  class: ErrorClass;
-  code: string;
-  retryable: boolean;
+  code: StreamErrorCode;
   /** What the operator can do, appended to the message ("what to do: …"). */
   remedy?: string;
   /** Messages codex prints that this rule must classify (first match wins). */
@@ -29,9 +32,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   {
     // exec's retry notices: progress, not failure (the runner sends them as retrying notices).
     pattern: /^Reconnecting\.\.\./,
-    class: "retrying",
     code: "CODEX_RETRYING",
-    retryable: true,
     examples: [
       "Reconnecting... waiting for network (Connection failed: error sending request)",
       "Reconnecting... 2/5 (stream disconnected before completion: stream closed before response.completed)",
@@ -42,27 +43,21 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     // The thread's rollout is gone (never persisted, deleted, other CODEX_HOME). The runner forgets
     // the stored id, so the next turn starts a new thread: retrying helps.
     pattern: /no rollout found for thread id/,
-    class: "internal",
     code: "THREAD_NOT_FOUND",
-    retryable: true,
     examples: [
       "thread/resume: thread/resume failed: no rollout found for thread id 0199a213-81c0-7800-8aa1-bbab2a035a53 (code -32600)",
     ],
   },
   {
     pattern: /already has an active writer/,
-    class: "internal",
     code: "THREAD_BUSY",
-    retryable: true,
     examples: [
       "thread/resume failed: thread 0199a213-81c0-7800-8aa1-bbab2a035a53 already has an active writer (code -32600)",
     ],
   },
   {
     pattern: /Input exceeds the maximum length/,
-    class: "invalid_request",
     code: "PROMPT_TOO_LARGE",
-    retryable: false,
     examples: [
       "turn/start: turn/start failed: Input exceeds the maximum length of 1048576 characters. (code -32602)",
     ],
@@ -71,9 +66,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     // Quota: codex itself never retries these, and neither should the daemon before the reset.
     pattern:
       /You[’']ve hit your usage limit|^Usage limit reached|reached your (usage|workspace credit) limit/,
-    class: "quota_exhausted",
     code: "CODEX_QUOTA_EXHAUSTED",
-    retryable: false,
     examples: [
       // 429 usage_limit_reached, plan_type plus, resets_at in an hour (observed).
       "You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at 1:53 AM.",
@@ -86,9 +79,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /^Quota exceeded\.|usage_limit_reached|insufficient_quota/,
-    class: "quota_exhausted",
     code: "CODEX_QUOTA_EXHAUSTED",
-    retryable: false,
     examples: [
       // 429 insufficient_quota, or response.failed code insufficient_quota (observed).
       "Quota exceeded. Check your plan and billing details.",
@@ -96,9 +87,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /To use Codex with your ChatGPT plan/,
-    class: "quota_exhausted",
     code: "CODEX_PLAN_NOT_INCLUDED",
-    retryable: false,
     remedy: "upgrade the ChatGPT plan, or use an API key (openai.api_key_env) or an endpoint",
     examples: [
       "To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus.",
@@ -106,9 +95,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /(You[’']re|workspace is) out of credits/,
-    class: "quota_exhausted",
     code: "CODEX_QUOTA_EXHAUSTED",
-    retryable: false,
     examples: [
       "You're out of credits. Add credits to continue using Codex.",
       "Your workspace is out of credits. Ask your workspace owner to add more.",
@@ -118,9 +105,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   {
     // Gateways such as OpenRouter answer 402 when the account has no credit left.
     pattern: /unexpected status 402\b/,
-    class: "quota_exhausted",
     code: "CODEX_PAYMENT_REQUIRED",
-    retryable: false,
     examples: [
       "unexpected status 402 Payment Required: pay up, url: http://127.0.0.1:9/v1/responses",
     ],
@@ -129,9 +114,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     // codex gives up at once without Retry-After and after request_max_retries with it; the
     // upstream body and the header are discarded, so no retry-after is known.
     pattern: /exceeded retry limit, last status: 429/,
-    class: "rate_limited",
     code: "CODEX_RATE_LIMITED",
-    retryable: true,
     examples: [
       "exceeded retry limit, last status: 429 Too Many Requests",
       "exceeded retry limit, last status: 429 Too Many Requests, request id: req_123",
@@ -140,9 +123,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   {
     // response.failed rate_limit_exceeded; the upstream text usually says "try again in 1.5s".
     pattern: /^rate limit exceeded/i,
-    class: "rate_limited",
     code: "CODEX_RATE_LIMITED",
-    retryable: true,
     examples: [
       "rate limit exceeded: Rate limit reached for gpt. Please try again in 1.5s.",
       "rate limit exceeded: Rate limit reached for gpt-5 on tokens per min. Please try again in 1m30s.",
@@ -150,9 +131,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /ran out of room in the model's context window|context_length_exceeded/,
-    class: "context_window_exceeded",
     code: "CODEX_CONTEXT_WINDOW_EXCEEDED",
-    retryable: false,
     remedy: "reset the agent's thread (ResetThread) or consume old tool output",
     examples: [
       "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
@@ -160,18 +139,14 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /blocked by Cloudflare/,
-    class: "network",
     code: "CODEX_NETWORK_BLOCKED",
-    retryable: false,
     examples: [
       "Access blocked by Cloudflare. This usually happens when connecting from a restricted region",
     ],
   },
   {
     pattern: /unexpected status 40[13]\b/,
-    class: "auth",
     code: "CODEX_AUTH_FAILED",
-    retryable: false,
     remedy: AUTH_REMEDY,
     examples: [
       "unexpected status 401 Unauthorized: Incorrect API key provided (mock)., url: http://127.0.0.1:41877/v1/responses",
@@ -180,18 +155,14 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /^Missing environment variable/,
-    class: "auth",
     code: "CODEX_AUTH_FAILED",
-    retryable: false,
     remedy: "set the variable in the plugin's environment",
     examples: ["Missing environment variable: `VLLM_KEY`. Set it first."],
   },
   {
     pattern:
       /access token could not be refreshed|authentication session could not be refreshed|refresh_token_reused/,
-    class: "auth",
     code: "CODEX_AUTH_REFRESH_FAILED",
-    retryable: false,
     remedy: REFRESH_REMEDY,
     examples: [
       "Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.",
@@ -202,25 +173,19 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /\bnot logged in\b/i,
-    class: "auth",
     code: "NOT_LOGGED_IN",
-    retryable: false,
     remedy: "run `codex login` with the plugin's CODEX_HOME, or configure an API key or endpoint",
     examples: ["Not logged in"],
   },
   {
     pattern: /model_not_found|The model .* does not exist/,
-    class: "invalid_request",
     code: "CODEX_MODEL_NOT_FOUND",
-    retryable: false,
     examples: ["The model `gpt-nope` does not exist or you do not have access to it."],
   },
   {
     pattern:
       /flagged for possible (cybersecurity|biological) risk|^Invalid prompt|inference hook blocked|access program/,
-    class: "invalid_request",
     code: "CODEX_REQUEST_REFUSED",
-    retryable: false,
     examples: [
       "This request has been flagged for possible cybersecurity risk.",
       "This request has been flagged for possible biological risk.",
@@ -230,17 +195,13 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /reason: content_filter/,
-    class: "invalid_request",
     code: "CODEX_REQUEST_REFUSED",
-    retryable: false,
     examples: ["Incomplete response returned, reason: content_filter"],
   },
   {
     // HTTP 400: codex uses the raw response body as the message.
     pattern: /^\s*\{[\s\S]*"error"/,
-    class: "invalid_request",
     code: "CODEX_INVALID_REQUEST",
-    retryable: false,
     examples: [
       '{"error":{"message":"bad thing","type":"invalid_request_error","code":"bad"}}',
       '{"error":{"message":"Invalid value for input","type":"invalid_request_error","code":null}}',
@@ -248,9 +209,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /unexpected status 4\d\d\b/,
-    class: "invalid_request",
     code: "CODEX_INVALID_REQUEST",
-    retryable: false,
     examples: [
       "unexpected status 404 Not Found: no such route, url: http://127.0.0.1:9/v1/responses",
       "unexpected status 422 Unprocessable Entity: bad field, url: http://127.0.0.1:9/v1/responses",
@@ -260,9 +219,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     // HTTP 500 after request_max_retries × stream_max_retries attempts (observed).
     pattern:
       /experiencing high (demand|load)|Selected model is at capacity|capacity (is )?unavailable|Server is busy/i,
-    class: "internal",
     code: "CODEX_SERVER_OVERLOADED",
-    retryable: true,
     examples: [
       "We’re currently experiencing high demand, which may cause temporary errors.",
       "Selected model is at capacity. Please try a different model.",
@@ -273,9 +230,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /unexpected status 5\d\d\b|exceeded retry limit, last status: 5\d\d/,
-    class: "internal",
     code: "CODEX_SERVER_ERROR",
-    retryable: true,
     examples: [
       "unexpected status 502 Bad Gateway: upstream down, url: http://127.0.0.1:9/v1/responses",
       "exceeded retry limit, last status: 503 Service Unavailable",
@@ -283,18 +238,14 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /Incomplete response returned/,
-    class: "internal",
     code: "CODEX_INCOMPLETE_RESPONSE",
-    retryable: true,
     examples: ["Incomplete response returned, reason: max_output_tokens"],
   },
   {
     // Real disconnects, the SSE idle timeout, and response.failed server_error, which codex reports
     // the same way.
     pattern: /stream disconnected before completion/,
-    class: "network",
     code: "CODEX_NETWORK",
-    retryable: true,
     examples: [
       "stream disconnected before completion: stream closed before response.completed",
       "stream disconnected before completion: idle timeout waiting for SSE",
@@ -303,9 +254,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /waiting for network|error sending request|Connection failed|connection refused/i,
-    class: "network",
     code: "CODEX_NETWORK",
-    retryable: true,
     examples: [
       "Connection failed: error sending request for url (http://127.0.0.1:9/v1/responses)",
     ],
@@ -313,9 +262,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   {
     // Fatal before a turn starts: exit 1 with the message on stderr only.
     pattern: /^Error loading config|is no longer supported|wire_api/,
-    class: "internal",
     code: "CODEX_CONFIG_INVALID",
-    retryable: false,
     remedy: "fix codex's config.toml or the plugin's config_overrides",
     examples: [
       'Error loading config.toml: invalid type: string "x", expected a boolean in `features.plugins`',
@@ -324,9 +271,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     pattern: /^Error finding codex home/,
-    class: "internal",
     code: "CODEX_HOME_MISSING",
-    retryable: false,
     remedy: "create the CODEX_HOME directory (config codex_home) or fix the path",
     examples: [
       'Error finding codex home: CODEX_HOME points to "/nonexistent", but that path does not exist',
@@ -337,14 +282,12 @@ export const ERROR_RULES: readonly ErrorRule[] = [
 /** Classifies one codex error message; unknown text is a non-retryable internal error. */
 export function classifyCodexError(message: string, now: Date = new Date()): TurnError {
   const match = findErrorRule(message);
-  const error: TurnError = match
-    ? {
-        class: match.class,
-        code: match.code,
-        message: match.remedy === undefined ? message : `${message} (what to do: ${match.remedy})`,
-        retryable: match.retryable,
-      }
-    : { class: "internal", code: "CODEX_TURN_FAILED", message, retryable: false };
+  const error = match
+    ? turnError(
+        match.code,
+        match.remedy === undefined ? message : `${message} (what to do: ${match.remedy})`,
+      )
+    : turnError("CODEX_TURN_FAILED", message);
   if (error.class === "rate_limited" || error.class === "retrying") {
     const seconds = parseRetryAfterSeconds(message);
     if (seconds !== undefined) error.retryAfterSeconds = seconds;
@@ -370,20 +313,20 @@ export function findErrorRule(message: string): ErrorRule | undefined {
  */
 export function classifyNetworkStall(
   lastRetryMessage: string | undefined,
-  stop: { message: string; code?: string | undefined },
+  stop: { message: string; code?: StreamErrorCode | undefined },
 ): TurnError | undefined {
   if (lastRetryMessage === undefined) return undefined;
   const inner = lastRetryMessage.replace(/^Reconnecting\.\.\.\s*(\d+\/\d+\s*)?/, "");
-  if (findErrorRule(inner)?.class !== "network") return undefined;
+  const rule = findErrorRule(inner);
+  if (rule === undefined || STREAM_ERRORS[rule.code].classes[0] !== "network") return undefined;
   const retry = stop.message.includes(lastRetryMessage)
     ? ""
     : `; codex's last notice: ${lastRetryMessage}`;
-  return {
-    class: "network",
-    code: stop.code ?? "CODEX_NETWORK_UNREACHABLE",
-    message: `${stop.message}${retry}; the model provider was unreachable until then`,
-    retryable: true,
-  };
+  return turnError(
+    stop.code ?? "CODEX_NETWORK_UNREACHABLE",
+    `${stop.message}${retry}; the model provider was unreachable until then`,
+    { class: "network" },
+  );
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };

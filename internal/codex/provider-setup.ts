@@ -12,8 +12,19 @@ import { flattenConfigOverrides, renderTomlLiteral } from "../config/config-over
 import { checkBaseUrl } from "../config/endpoint-config.js";
 import { hasControlCharacter, WIRE_APIS } from "../config/endpoint-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import type { TurnError } from "../core/canonical-event.js";
-import type { EndpointOverride } from "../turn/turn-request.js";
+import { type StreamErrorCode, type TurnError, turnError } from "../core/turn-error.js";
+
+/** A per-turn endpoint override (proto EndpointOverride); unset fields keep the configured ones. */
+export interface EndpointOverride {
+  baseUrl?: string;
+  /** The key itself: it goes into codex's environment only. */
+  apiKey?: string;
+  wireApi?: string;
+  httpHeaders?: Record<string, string>;
+  queryParams?: Record<string, string>;
+  /** The codex --model value, bypassing supported_models. */
+  model?: string;
+}
 
 /** The variable a custom provider's key travels in (its env_key). */
 export const ENDPOINT_KEY_VARIABLE = "PLEXUM_ENDPOINT_API_KEY";
@@ -258,12 +269,9 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 function invalid(message: string): ProviderSetupResult {
-  return {
-    ok: false,
-    error: { class: "precondition", code: "REQUEST_INVALID", message, retryable: false },
-  };
+  return { ok: false, error: turnError("REQUEST_INVALID", message) };
 }
 
-function auth(code: string, message: string): ProviderSetupResult {
-  return { ok: false, error: { class: "auth", code, message, retryable: false } };
+function auth(code: StreamErrorCode, message: string): ProviderSetupResult {
+  return { ok: false, error: turnError(code, message) };
 }

@@ -4,19 +4,14 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 
-import { SANDBOX_MODES, type SandboxMode } from "../config/config-schema.js";
 import type { ResolvedConfig } from "../config/load-config.js";
-import type { TurnOptions } from "../turn/turn-request.js";
+import { SANDBOX_MODES, type SandboxMode, type SandboxPolicy } from "../core/canonical-event.js";
 
-/** proto SandboxPolicy. */
-export interface SandboxPolicy {
-  sandbox: SandboxMode;
-  /** Always "never": `codex exec` has nobody to ask. */
-  approval: "never";
-  /** Writable directories besides the workspace (workspace-write only). */
-  writableDirs: string[];
-  /** Whether the commands codex runs may use the network. */
-  networkAccess: boolean;
+/** What a turn asks for (TurnOptions' sandbox fields). */
+export interface SandboxRequest {
+  sandbox?: string;
+  writableDirs?: string[];
+  networkAccess?: boolean;
 }
 
 export type PolicyResult = { ok: true; policy: SandboxPolicy } | { ok: false; message: string };
@@ -24,7 +19,7 @@ export type PolicyResult = { ok: true; policy: SandboxPolicy } | { ok: false; me
 /** The effective policy; a turn's writable_dirs replace the configured ones. */
 export async function resolveSandboxPolicy(
   config: ResolvedConfig,
-  options: TurnOptions,
+  options: SandboxRequest,
 ): Promise<PolicyResult> {
   const sandbox = options.sandbox ?? config.sandbox;
   if (!(SANDBOX_MODES as readonly string[]).includes(sandbox)) {

@@ -1,17 +1,9 @@
 // The host config the daemon hands the plugin: JSON, snake_case, strict (unknown keys are errors).
 import { z } from "zod";
 
+import { SANDBOX_MODES } from "../core/canonical-event.js";
 import { endpointSchema, openaiSchema } from "./endpoint-schema.js";
 import { REASONING_EFFORTS } from "./model-knobs.js";
-
-/** How codex may touch the machine. "bypass" is the original plugin's behaviour. */
-export const SANDBOX_MODES = [
-  "bypass",
-  "read-only",
-  "workspace-write",
-  "danger-full-access",
-] as const;
-export type SandboxMode = (typeof SANDBOX_MODES)[number];
 
 /** The model id that means "no --model flag": codex's default, the only option on ChatGPT logins. */
 export const DEFAULT_MODEL_ID = "codex";

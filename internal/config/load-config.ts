@@ -7,6 +7,7 @@ import { isAbsolute, join } from "node:path";
 import type { ZodIssue } from "zod";
 
 import { AppError } from "../core/app-error.js";
+import { type SandboxMode } from "../core/canonical-event.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
 import {
   configSchema,
@@ -15,7 +16,6 @@ import {
   DEFAULT_MODEL_ID,
   DEFAULT_TIMEOUTS,
   type RawConfig,
-  type SandboxMode,
   type ThreadLostPolicy,
 } from "./config-schema.js";
 import {

@@ -1,39 +1,39 @@
 // The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
 // protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
-import type { TurnDiff } from "../git/turn-diff.js";
-import type { SandboxPolicy } from "../codex/sandbox-policy.js";
+import type { TurnError } from "./turn-error.js";
+import type { Usage } from "./usage.js";
 
-/** Token counts; field names follow codex's usage object. */
-export interface Usage {
-  input_tokens: number;
-  cached_input_tokens: number;
-  cache_write_input_tokens: number;
-  output_tokens: number;
-  reasoning_output_tokens: number;
+/** Codex's sandbox modes, plus `bypass` (no sandbox and no approvals). */
+export const SANDBOX_MODES = [
+  "bypass",
+  "read-only",
+  "workspace-write",
+  "danger-full-access",
+] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
+/** The sandbox policy a turn runs under (proto SandboxPolicy). */
+export interface SandboxPolicy {
+  sandbox: SandboxMode;
+  /** Always "never": `codex exec` has nobody to ask. */
+  approval: "never";
+  /** Writable directories besides the workspace (workspace-write only). */
+  writableDirs: string[];
+  /** Whether the commands codex runs may use the network. */
+  networkAccess: boolean;
 }
 
-/** The error classes a daemon acts on (see proto ErrorClass). */
-export type ErrorClass =
-  | "retrying"
-  | "rate_limited"
-  | "quota_exhausted"
-  | "auth"
-  | "context_window_exceeded"
-  | "invalid_request"
-  | "network"
-  | "internal"
-  | "precondition"
-  | "timeout";
+export type TurnDiffStatus = "ok" | "not_git" | "truncated" | "unavailable";
 
-/** A typed error: what failed, whether a retry can help, and when. */
-export interface TurnError {
-  class: ErrorClass;
-  /** Stable string code, e.g. CODEX_TURN_FAILED or an AppErrorCode. */
-  code: string;
-  message: string;
-  retryable: boolean;
-  retryAfterSeconds?: number;
-  resetsAt?: Date;
+/** What a turn changed in its working tree (proto TurnDiff). */
+export interface TurnDiff {
+  status: TurnDiffStatus;
+  /** `git diff` text, paths relative to the workspace; at most maxBytes. */
+  unified: string;
+  /** Changed paths relative to the workspace. */
+  files: string[];
+  /** Size of the whole diff, also when `unified` was cut. */
+  bytes: number;
 }
 
 export type ToolPhase = "started" | "updated" | "completed";
@@ -142,26 +142,6 @@ export type CanonicalEvent =
       /** What the turn changed in its working tree. */
       diff?: TurnDiff;
     };
-
-/** Every token counter of a Usage, for field-by-field arithmetic. */
-export const USAGE_FIELDS = [
-  "input_tokens",
-  "cached_input_tokens",
-  "cache_write_input_tokens",
-  "output_tokens",
-  "reasoning_output_tokens",
-] as const satisfies readonly (keyof Usage)[];
-
-/** A zero usage record. */
-export function emptyUsage(): Usage {
-  return {
-    input_tokens: 0,
-    cached_input_tokens: 0,
-    cache_write_input_tokens: 0,
-    output_tokens: 0,
-    reasoning_output_tokens: 0,
-  };
-}
 
 /**
  * Events that became ready together, in order: the item events of one read of codex's stdout, or a

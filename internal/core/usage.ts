@@ -1,5 +1,33 @@
-// Per-turn usage from codex's thread-cumulative `turn.completed.usage`.
-import { type Usage, USAGE_FIELDS } from "./canonical-event.js";
+// Token usage: codex's counters, and per-turn usage from codex's thread-cumulative figure.
+
+/** Token counts; field names follow codex's usage object. */
+export interface Usage {
+  input_tokens: number;
+  cached_input_tokens: number;
+  cache_write_input_tokens: number;
+  output_tokens: number;
+  reasoning_output_tokens: number;
+}
+
+/** Every token counter of a Usage, for field-by-field arithmetic. */
+export const USAGE_FIELDS = [
+  "input_tokens",
+  "cached_input_tokens",
+  "cache_write_input_tokens",
+  "output_tokens",
+  "reasoning_output_tokens",
+] as const satisfies readonly (keyof Usage)[];
+
+/** A zero usage record. */
+export function emptyUsage(): Usage {
+  return {
+    input_tokens: 0,
+    cached_input_tokens: 0,
+    cache_write_input_tokens: 0,
+    output_tokens: 0,
+    reasoning_output_tokens: 0,
+  };
+}
 
 export interface UsageDelta {
   /** This turn's usage: cumulative − baseline, field by field. */

@@ -15,8 +15,8 @@ import {
   readCodexConfigFacts,
 } from "../codex/auth-status.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import { MIN_CODEX_VERSION } from "../codex/codex-version.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
+import { MIN_CODEX_VERSION } from "../codex/codex-version.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { agentSocketPath, MAX_SOCKET_PATH_BYTES } from "../mcp/socket-path.js";
 

@@ -1,8 +1,11 @@
 // Maps codex `exec --json` lines to canonical events. Never throws: unknown types pass through,
 // malformed lines become warnings, so a codex upgrade degrades output instead of killing turns.
+import { classifyCodexError } from "../codex/error-classifier.js";
+import type { ToolDetail, ToolPhase } from "../core/canonical-event.js";
+import type { Usage } from "../core/usage.js";
 import type { SplitLine } from "../jsonl/line-splitter.js";
 import { parseJsonLine } from "../jsonl/parse-line.js";
-import type { CanonicalEvent, ToolDetail, ToolPhase, TurnError, Usage } from "../core/canonical-event.js";
+import type { BackendEvent } from "../turn/codex-backend.js";
 import {
   type CodexEvent,
   type CodexItem,
@@ -10,15 +13,9 @@ import {
   ITEM_EVENT_TYPES,
   type ItemEventType,
 } from "./exec-events.js";
-import { classifyCodexError } from "../codex/error-classifier.js";
 
-/** What one line means: canonical events to forward, or turn facts the runner acts on. */
-export type MapperOutput =
-  | { type: "event"; event: CanonicalEvent }
-  | { type: "thread_started"; threadId: string }
-  /** Thread-cumulative usage, as codex reports it; the runner computes the per-turn delta. */
-  | { type: "turn_completed"; usage: Usage }
-  | { type: "turn_failed"; error: TurnError };
+/** What one line means: canonical events to forward, or turn facts the engine acts on. */
+export type MapperOutput = BackendEvent;
 
 const TOOL_ITEM_TYPES = new Set([
   "command_execution",
@@ -108,14 +105,14 @@ export class CodexEventMapper {
         if (typeof event.thread_id !== "string" || event.thread_id === "") {
           return [warning(`thread.started without a thread_id: ${snippet(raw)}`)];
         }
-        return [{ type: "thread_started", threadId: event.thread_id }];
+        return [{ kind: "thread_started", threadId: event.thread_id }];
       case "turn.started":
         return [];
       case "turn.completed":
-        return [{ type: "turn_completed", usage: toUsage(event.usage) }];
+        return [{ kind: "turn_completed", usage: toUsage(event.usage) }];
       case "turn.failed": {
         const message = stringOr(event.error?.message, this.#lastFatalMessage ?? "turn failed");
-        return [{ type: "turn_failed", error: classifyCodexError(message, this.#now()) }];
+        return [{ kind: "turn_failed", error: classifyCodexError(message, this.#now()) }];
       }
       case "error":
         return this.#mapTopLevelError(stringOr(event.message, ""));
@@ -132,7 +129,7 @@ export class CodexEventMapper {
     // ends by itself; the runner's wall-clock timeout bounds it).
     if (message.startsWith(RECONNECTING)) {
       this.#lastRetryMessage = message;
-      return [{ type: "event", event: { kind: "notice", notice: "retrying", message } }];
+      return [{ kind: "notice", notice: "retrying", message }];
     }
     // Fatal errors are followed by turn.failed carrying the same text; remember it in case the
     // process exits without one.
@@ -154,10 +151,9 @@ export class CodexEventMapper {
         const key = `${itemType}\0${text}`;
         if (this.#recentTexts.has(key)) return [];
         this.#recentTexts.add(key);
-        if (itemType === "reasoning")
-          return [{ type: "event", event: { kind: "reasoning", itemId, text } }];
+        if (itemType === "reasoning") return [{ kind: "reasoning", itemId, text }];
         this.#finalText = text;
-        return [{ type: "event", event: { kind: "text", itemId, text } }];
+        return [{ kind: "text", itemId, text }];
       }
       case "error":
         // Item-level errors are non-fatal warnings (config warnings, model fallbacks, lag notices).
@@ -168,14 +164,11 @@ export class CodexEventMapper {
         this.#recentTexts.clear();
         return [
           {
-            type: "event",
-            event: {
-              kind: "tool",
-              itemId,
-              phase,
-              status: stringOr(item.status, phase === "completed" ? "completed" : "in_progress"),
-              detail: toolDetail(itemType, item),
-            },
+            kind: "tool",
+            itemId,
+            phase,
+            status: stringOr(item.status, phase === "completed" ? "completed" : "in_progress"),
+            detail: toolDetail(itemType, item),
           },
         ];
     }
@@ -255,11 +248,11 @@ export function toUsage(usage: CodexUsage | undefined): Usage {
 }
 
 function warning(message: string): MapperOutput {
-  return { type: "event", event: { kind: "notice", notice: "warning", message } };
+  return { kind: "notice", notice: "warning", message };
 }
 
 function passthrough(type: string, rawJson: string): MapperOutput {
-  return { type: "event", event: { kind: "passthrough", type, rawJson } };
+  return { kind: "passthrough", type, rawJson };
 }
 
 function stringOr(value: unknown, fallback: string): string {

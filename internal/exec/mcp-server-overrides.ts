@@ -2,21 +2,7 @@
 // nothing is written to the operator's config.toml and each run sees only its own agent's server.
 // Keys per codex-rs/config/src/mcp_types.rs (0.169.0); see research codex-cli.md §4.2–4.4.
 import { renderTomlLiteral } from "../config/config-overrides.js";
-
-/** One MCP server for one codex run. */
-export interface McpServerRegistration {
-  /** Server name; a bare key ([A-Za-z0-9_-]) because codex splits dotted -c paths on ".". */
-  name: string;
-  /** Absolute path of the executable. */
-  command: string;
-  args: readonly string[];
-  /** The server's whole environment beyond codex's whitelist: codex does not pass its own env on. */
-  env: Readonly<Record<string, string>>;
-  /** codex's handshake bound (startup_timeout_sec). */
-  startupTimeoutSec: number;
-  /** codex's bound on one tools/call (tool_timeout_sec). */
-  toolTimeoutSec: number;
-}
+import type { McpServerRegistration } from "../mcp/mcp-registration.js";
 
 const BARE_KEY = /^[A-Za-z0-9_-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

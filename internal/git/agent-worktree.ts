@@ -5,7 +5,8 @@
 import { mkdir, realpath, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
-import { gitFailure, runGit } from "./run-git.js";
+import type { ProcessRegistry } from "../proc/process-registry.js";
+import { gitFailure, type GitOptions, runGit } from "./git-command.js";
 
 export interface WorktreeRequest {
   /** The agent's workspace: inside the repository the worktree belongs to. */
@@ -16,6 +17,8 @@ export interface WorktreeRequest {
   baseRef: string;
   timeoutMs?: number;
   git?: string;
+  /** Every live process of the plugin (git is killed with them). */
+  processes: ProcessRegistry;
 }
 
 export interface AgentWorktree {
@@ -113,9 +116,10 @@ async function repoOf(dir: string, request: WorktreeRequest): Promise<RepoFacts 
   };
 }
 
-function gitOptions(cwd: string, request: WorktreeRequest) {
+function gitOptions(cwd: string, request: WorktreeRequest): GitOptions {
   return {
     cwd,
+    processes: request.processes,
     ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
     ...(request.git === undefined ? {} : { git: request.git }),
   };

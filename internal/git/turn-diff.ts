@@ -6,20 +6,9 @@
 import { copyFile, lstat, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 
-import { gitFailure, type GitResult, runGit } from "./run-git.js";
-
-export type TurnDiffStatus = "ok" | "not_git" | "truncated" | "unavailable";
-
-/** The proto TurnDiff. */
-export interface TurnDiff {
-  status: TurnDiffStatus;
-  /** `git diff` text, paths relative to the workspace; at most maxBytes. */
-  unified: string;
-  /** Changed paths relative to the workspace. */
-  files: string[];
-  /** Size of the whole diff, also when `unified` was cut. */
-  bytes: number;
-}
+import type { TurnDiff, TurnDiffStatus } from "../core/canonical-event.js";
+import type { ProcessRegistry } from "../proc/process-registry.js";
+import { gitFailure, type GitResult, runGit } from "./git-command.js";
 
 /** A diff, plus why it is unavailable when it is. */
 export interface DiffOutcome {
@@ -36,6 +25,8 @@ export interface DiffTrackerOptions {
   /** Bound of each git command. */
   timeoutMs?: number;
   git?: string;
+  /** Every live process of the plugin (git is killed with them). */
+  processes: ProcessRegistry;
 }
 
 // git runs the repository's configured fsmonitor hook on `add`; the plugin's snapshots need none.
@@ -97,7 +88,7 @@ export class TurnDiffTracker {
     let tree = await snapshot(options, env);
     if (typeof tree !== "string" && realIndexCopied) {
       // e.g. a split index whose shared part does not travel with a copy: start from an empty one.
-      await runGit(["read-tree", "--empty"], { cwd: options.cwd, env });
+      await git(["read-tree", "--empty"], options, env);
       tree = await snapshot(options, env);
     }
     if (typeof tree !== "string") return unavailable(tree.reason);
@@ -178,6 +169,7 @@ function git(
   return runGit(args, {
     cwd: options.cwd,
     env,
+    processes: options.processes,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.git === undefined ? {} : { git: options.git }),
     ...(maxStdoutBytes === undefined ? {} : { maxStdoutBytes }),

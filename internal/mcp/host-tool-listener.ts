@@ -10,10 +10,10 @@ import { dirname } from "node:path";
 
 import type { Logger } from "pino";
 
-import type { HostToolSpec } from "../turn/turn-request.js";
 import { AppError } from "../core/app-error.js";
 import type { FrameError } from "./frame.js";
 import { encodeFrame, FrameDecoder } from "./frame.js";
+import { type HostToolSpec } from "./host-tools.js";
 import { ensureSocketDir } from "./socket-path.js";
 import {
   type BridgeMessage,

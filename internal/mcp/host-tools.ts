@@ -2,7 +2,6 @@
 // which codex registers the bridge (and from which the model-visible namespace follows).
 import { createHash } from "node:crypto";
 
-import type { HostToolSpec } from "../turn/turn-request.js";
 import { AppError } from "../core/app-error.js";
 
 /** MCP tool name rule (spec 2025-06-18 guidance), capped at codex's 64-byte tool name limit. */
@@ -13,6 +12,14 @@ const SERVER_PREFIX = "plexum-host-";
 // Keeps `mcp__plexum_host_<id>` under codex's 64-byte limit, beyond which it appends a hash.
 const MAX_SANITISED_ID_CHARS = 40;
 const LONG_ID_HASH_HEX = 8;
+
+/** A dynamic tool the host implements, offered to codex through mcp-host for one turn. */
+export interface HostToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments; always an object schema. */
+  inputSchema: Record<string, unknown>;
+}
 
 /** The wire form of one host tool, before validation. */
 export interface HostToolInput {

@@ -2,24 +2,23 @@
 // mcp-host bridge, and the merge of the host-tool calls into the turn's event stream.
 import type { Logger } from "pino";
 
-import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
-import type { McpServerRegistration } from "../exec/mcp-server-overrides.js";
-import type { HostToolSpec } from "../turn/turn-request.js";
 import type { ResolvedMcpHost } from "../config/load-config.js";
 import { AppError } from "../core/app-error.js";
+import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
 import {
   type AnswerOutcome,
   type HostToolAnswer,
   type HostToolCall,
   HostToolListener,
 } from "./host-tool-listener.js";
-import { mcpServerName } from "./host-tools.js";
+import { type HostToolSpec, mcpServerName } from "./host-tools.js";
 import {
   MCP_HOST_SUBCOMMAND,
   PLEXUM_MCP_AGENT_ID,
   PLEXUM_MCP_LOG_LEVEL,
   PLEXUM_MCP_SOCKET,
 } from "./mcp-env.js";
+import { type McpServerRegistration } from "./mcp-registration.js";
 import { agentSocketPath } from "./socket-path.js";
 
 export interface TurnHostToolsOptions {

@@ -1,7 +1,8 @@
-// Finds the descendants of a process through /proc (Linux). Codex starts shell commands in their own
-// session, so killing codex's process group misses them, and once codex exits they are re-parented
-// to init and cannot be found any more. Descendants are therefore recorded while codex is alive,
-// with their start time so a recycled pid is never signalled.
+// Everything the plugin reads about processes from /proc (Linux), and the one way it signals them.
+// Codex starts shell commands in their own session, so killing codex's process group misses them,
+// and once codex exits they are re-parented to init and cannot be found any more. Descendants are
+// therefore recorded while codex is alive, with their start time, so a recycled pid is never
+// signalled: a recorded process is signalled only while its start time still matches.
 import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 
@@ -26,6 +27,60 @@ export async function readProcessInfo(pid: number): Promise<ProcessInfo | undefi
     return undefined;
   }
   return parseStat(pid, text);
+}
+
+/** {@link readProcessInfo}, synchronously (process exit handlers, tiny reads in a batch). */
+export function readProcessInfoSync(pid: number | "self"): ProcessInfo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${PROC}/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseStat(pid === "self" ? process.pid : pid, text);
+}
+
+/** This boot's id: start times are only comparable within one boot. "" without /proc. */
+export function readBootId(): string {
+  try {
+    return readFileSync(`${PROC}/sys/kernel/random/boot_id`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** The pids of all live processes; empty where /proc does not exist (macOS). */
+export async function listPids(): Promise<number[]> {
+  try {
+    return (await readdir(PROC)).filter((name) => /^\d+$/.test(name)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's initial environment (NUL-separated), or undefined when it cannot be read. */
+export function readEnvironSync(pid: number): Buffer | undefined {
+  try {
+    return readFileSync(`${PROC}/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sends `signal` to a pid or, negative, a process group; gone or foreign targets are ignored. */
+export function trySignal(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signal);
+  } catch {
+    // ESRCH: already gone. EPERM: not ours (a recycled pid). Neither needs handling.
+  }
+}
+
+/** Signals `info.pid` only if it is still the same process (same start time); true if sent. */
+export async function signalIfSame(info: ProcessInfo, signal: NodeJS.Signals): Promise<boolean> {
+  if (!(await isSameProcess(info))) return false;
+  trySignal(info.pid, signal);
+  return true;
 }
 
 /** Parses /proc/<pid>/stat. The command name (field 2) may contain spaces and parentheses. */
@@ -69,26 +124,9 @@ export async function readInBatches<T, R>(
   return results;
 }
 
-function readProcessInfoSync(pid: number): ProcessInfo | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`${PROC}/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  return parseStat(pid, text);
-}
-
 /** All live processes; an empty list where /proc does not exist (macOS). */
 export async function readProcessTable(): Promise<ProcessInfo[]> {
-  let names: string[];
-  try {
-    names = await readdir(PROC);
-  } catch {
-    return [];
-  }
-  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
-  return readInBatches(pids, readProcessInfoSync);
+  return readInBatches(await listPids(), readProcessInfoSync);
 }
 
 /** Descendants of `rootPid` (not the root itself) in `table`. */
@@ -118,40 +156,4 @@ export function collectDescendants(rootPid: number, table: readonly ProcessInfo[
 export async function isSameProcess(info: ProcessInfo): Promise<boolean> {
   const current = await readProcessInfo(info.pid);
   return current !== undefined && current.startTime === info.startTime;
-}
-
-type Listener = (table: readonly ProcessInfo[]) => void;
-
-const listeners = new Set<Listener>();
-let timer: NodeJS.Timeout | undefined;
-let scanning = false;
-
-/**
- * Calls `listener` with the process table every `intervalMs` until the returned function is
- * called. All subscribers share one scan per tick, so many concurrent turns cost one /proc walk.
- */
-export function subscribeProcessTable(listener: Listener, intervalMs: number): () => void {
-  listeners.add(listener);
-  if (timer === undefined) {
-    timer = setInterval(() => void scanForListeners(), intervalMs);
-    timer.unref();
-  }
-  return () => {
-    listeners.delete(listener);
-    if (listeners.size === 0 && timer !== undefined) {
-      clearInterval(timer);
-      timer = undefined;
-    }
-  };
-}
-
-async function scanForListeners(): Promise<void> {
-  if (scanning) return;
-  scanning = true;
-  try {
-    const table = await readProcessTable();
-    for (const listener of listeners) listener(table);
-  } finally {
-    scanning = false;
-  }
 }

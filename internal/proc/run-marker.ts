@@ -3,11 +3,11 @@
 // those in sessions of their own and some outlive their parents, so they drop out of any process
 // tree; the marker still finds them, and since it is random, a recycled pid can never carry it.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 
 import {
+  listPids,
   type ProcessInfo,
+  readEnvironSync,
   readInBatches,
   readProcessInfo,
   readProcessTable,
@@ -44,13 +44,7 @@ export async function findMarkedProcesses(
   const { startedAtOrAfter } = options;
   let candidates: { pid: number; info?: ProcessInfo }[];
   if (startedAtOrAfter === undefined && options.table === undefined) {
-    let names: string[];
-    try {
-      names = await readdir("/proc");
-    } catch {
-      return [];
-    }
-    candidates = names.filter((name) => /^\d+$/.test(name)).map((name) => ({ pid: Number(name) }));
+    candidates = (await listPids()).map((pid) => ({ pid }));
   } else {
     const since = startedAtOrAfter === undefined ? undefined : BigInt(startedAtOrAfter);
     candidates = (options.table ?? (await readProcessTable()))
@@ -61,12 +55,8 @@ export async function findMarkedProcesses(
   const found = await readInBatches(
     candidates.filter(({ pid }) => pid !== process.pid),
     ({ pid, info }) => {
-      let environ: Buffer;
-      try {
-        environ = readFileSync(`/proc/${pid}/environ`);
-      } catch {
-        return undefined;
-      }
+      const environ = readEnvironSync(pid);
+      if (environ === undefined) return undefined;
       const marker = markerIn(environ, prefix);
       return marker === undefined || !markers.has(marker) ? undefined : { pid, info, marker };
     },

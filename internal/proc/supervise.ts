@@ -5,21 +5,23 @@
 // stdout is deliberately left unread when the consumer is slow, and the exit must be observed (to
 // kill the group) independently of the streams.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 
 import type { Logger } from "pino";
 
+import { delay, waitAtMost } from "../core/delay.js";
 import { ByteTail, DEFAULT_TAIL_BYTES } from "./byte-tail.js";
-import { registerProcess, type TrackedProcess } from "./process-registry.js";
+import type { ProcessRegistry, TrackedProcess } from "./process-registry.js";
+import type { ProcessScanner } from "./process-scanner.js";
 import {
   collectDescendants,
   isSameProcess,
-  parseStat,
   type ProcessInfo,
   readProcessInfo,
+  readProcessInfoSync,
   readProcessTable,
-  subscribeProcessTable,
+  signalIfSame,
+  trySignal,
 } from "./process-tree.js";
 import { findMarkedProcesses, newRunMarker, RUN_MARKER_ENV } from "./run-marker.js";
 import { findSessionMembers } from "./session-sweep.js";
@@ -55,8 +57,10 @@ export interface SuperviseOptions {
   /** SIGTERM → SIGKILL to the group. */
   terminateGraceMs: number;
   stderrTailBytes?: number;
-  /** How often descendants are recorded while the child runs. */
-  descendantScanMs?: number;
+  /** Every live process of the plugin: the child is in it until reaped, for shutdown. */
+  processes: ProcessRegistry;
+  /** The shared periodic /proc scan that records the child's descendants while it runs. */
+  scanner: ProcessScanner;
   logger?: Logger;
   accounting?: ProcessAccounting | undefined;
 }
@@ -88,7 +92,6 @@ export interface SupervisedProcess {
   recordDescendants(): Promise<void>;
 }
 
-export const DEFAULT_DESCENDANT_SCAN_MS = 1000;
 // Kill rounds for processes that escaped the tree (see #sweepEscapees).
 const SWEEP_ROUNDS = 3;
 // After the child exits, how long to wait for stderr to drain before reporting.
@@ -194,7 +197,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
       void this.#signalDescendants("SIGKILL")
         .then(() => this.#sweepEscapees())
         .then(() => this.#options.accounting?.reaped())
-        .then(() => withTimeout(stderrEnded, STDERR_DRAIN_MS))
+        .then(() => waitAtMost(stderrEnded, STDERR_DRAIN_MS))
         .then(() => {
           this.#finish({ exitCode: code ?? undefined, signal: signal ?? undefined });
         });
@@ -203,11 +206,8 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     if (child.pid === undefined) return;
     this.#startTime = readProcessInfo(child.pid).then((info) => info?.startTime);
     this.#options.accounting?.spawned(child.pid, this.#runMarker);
-    this.#unregister = registerProcess(this);
-    this.#unsubscribe = subscribeProcessTable(
-      (table) => this.#record(table),
-      this.#options.descendantScanMs ?? DEFAULT_DESCENDANT_SCAN_MS,
-    );
+    this.#unregister = this.#options.processes.register(this);
+    this.#unsubscribe = this.#options.scanner.subscribe((table) => this.#record(table));
     logger?.debug(
       // argv is not logged: `-c` values may carry operator secrets (e.g. HTTP headers).
       { pid: child.pid, file: this.#options.file, arg_count: this.#options.args.length },
@@ -262,13 +262,9 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     if (this.#exited || this.#pid === undefined) return;
     this.#signalGroup("SIGKILL");
     for (const info of this.#descendants.values()) {
-      let current: ProcessInfo | undefined;
-      try {
-        current = parseStat(info.pid, readFileSync(`/proc/${info.pid}/stat`, "utf8"));
-      } catch {
-        continue;
+      if (readProcessInfoSync(info.pid)?.startTime === info.startTime) {
+        this.#signalProcess(info, "SIGKILL");
       }
-      if (current?.startTime === info.startTime) this.#signalProcess(info, "SIGKILL");
     }
   }
 
@@ -359,13 +355,11 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
       const members = leaders.length === 0 ? [] : findSessionMembers(leaders, table);
       let signalled = 0;
       for (const escapee of [...marked, ...members]) {
-        if (!(await isSameProcess(escapee))) continue;
-        trySignal(escapee.pid, "SIGKILL");
-        signalled += 1;
+        if (await signalIfSame(escapee, "SIGKILL")) signalled += 1;
       }
       if (signalled === 0) return;
       // Long enough for a SIGKILLed process to be gone from the table (usually a zombie, skipped).
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await delay(5);
     }
   }
 
@@ -396,30 +390,10 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
   }
 }
 
-function trySignal(target: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(target, signal);
-  } catch {
-    // ESRCH: already gone. EPERM: not ours (a recycled pid). Neither needs handling.
-  }
-}
-
 function toSpawnError(error: unknown): { code: string; message: string } {
   const code = (error as { code?: unknown } | undefined)?.code;
   return {
     code: typeof code === "string" ? code : "UNKNOWN",
     message: error instanceof Error ? error.message : String(error),
   };
-}
-
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
 }

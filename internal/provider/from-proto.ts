@@ -3,18 +3,19 @@ import { isAbsolute } from "node:path";
 
 import {
   type EndpointOverride as EndpointOverridePb,
+  type HostToolResult,
   type Message,
   Message_Role,
+  type RunTurnRequest,
   type StartTurn,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import type {
-  EndpointOverride,
-  ImageInput,
-  TurnOptions,
-  TurnRequest,
-} from "../turn/turn-request.js";
+import { type EndpointOverride } from "../codex/provider-setup.js";
+import { type AgentId, parseAgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
+import type { HostToolAnswer } from "../mcp/host-tool-listener.js";
 import { validateHostTools } from "../mcp/host-tools.js";
+import type { CancelReason } from "../turn/agent-slots.js";
+import { type ImageInput, type TurnOptions, type TurnRequest } from "../turn/turn-request.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */
 function promptOf(start: StartTurn): string {
@@ -102,7 +103,6 @@ function endpointOf(wire: EndpointOverridePb | undefined): EndpointOverride | un
 
 /** Converts and checks the start message of a RunTurn stream. */
 export function turnRequestFromProto(start: StartTurn): TurnRequest {
-  const agentId = start.agent?.agentId ?? "";
   const workspace = start.agent?.workspace ?? "";
   if (workspace === "" || !isAbsolute(workspace)) {
     throw new AppError(
@@ -120,7 +120,7 @@ export function turnRequestFromProto(start: StartTurn): TurnRequest {
   );
   const images = imagesOf(promptMessage(start));
   return {
-    agentId,
+    agentId: agentIdFromProto(start.agent?.agentId ?? ""),
     workspace,
     model: start.model,
     prompt: promptOf(start),
@@ -128,4 +128,50 @@ export function turnRequestFromProto(start: StartTurn): TurnRequest {
     ...(images.length === 0 ? {} : { images }),
     ...(hostTools.length === 0 ? {} : { hostTools }),
   };
+}
+
+/** The agent id of a call, validated: every call checks it here, once. */
+export function agentIdFromProto(agentId: string): AgentId {
+  return parseAgentId(agentId);
+}
+
+/** The start message of a RunTurn stream, which must come first. */
+export function startTurnFromProto(first: RunTurnRequest | undefined): StartTurn {
+  if (first?.request.case !== "start") {
+    throw new AppError(
+      "REQUEST_INVALID",
+      "the first RunTurn message must carry `start` (agent, model, conversation, options)",
+      { fields: ["start"] },
+    );
+  }
+  return first.request.value;
+}
+
+/** Configure's config_json: JSON text; empty means the defaults. */
+export function configFromProto(configJson: Uint8Array): unknown {
+  const text = Buffer.from(configJson).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new AppError(
+      "CONFIG_INVALID",
+      `config_json is not valid JSON: ${(error as Error).message}`,
+      { cause: error, fields: ["config_json"] },
+    );
+  }
+}
+
+/** A host's reason for cancelling, or `fallback` when it gave none. */
+export function cancelReasonFromProto(
+  reason: string,
+  kind: CancelReason["kind"],
+  fallback: string,
+): CancelReason {
+  return { kind, message: reason === "" ? fallback : reason };
+}
+
+/** The host's answer to a host_tool_call. */
+export function hostToolAnswerFromProto(result: HostToolResult): HostToolAnswer {
+  return { text: result.text, isError: result.isError, contentJson: result.contentJson };
 }

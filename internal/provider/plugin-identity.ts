@@ -13,3 +13,9 @@ export const PLEXUM_HANDSHAKE = {
   cookieValue: "plexum-provider-9c1e4b7a",
   appProtocolVersions: [1],
 } as const;
+
+/** The plugin's name in GetInfo. */
+export const PLUGIN_NAME = "plexum-openai-provider";
+
+/** The plexum.provider protocol major version. */
+export const PROVIDER_PROTOCOL_VERSION = 1;

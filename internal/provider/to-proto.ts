@@ -3,27 +3,40 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
-import type { TurnEventSchema } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import {
+  type CancelTurnResponseSchema,
+  type ConfigureResponseSchema,
+  type ConsumeResponseSchema,
+  Diagnostic_Severity,
   ErrorClass as ErrorClassPb,
   type ErrorEvent,
   ErrorEventSchema,
+  type GetInfoResponseSchema,
+  type GetUsageResponseSchema,
+  type ListModelsResponseSchema,
   NoticeEvent_Kind,
+  type ResetThreadResponseSchema,
+  type RunTurnResponseSchema,
   ToolEvent_Phase,
   type ToolEventSchema,
   TurnEnd_Outcome,
+  type TurnEventSchema,
   type Usage as UsagePb,
   UsageSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import type { ConfigureOutcome, ModelEntry, PluginInfo } from "../app/provider-core.js";
+import type { CodexBinaryStatus } from "../codex/binary.js";
 import type {
   CanonicalEvent,
-  ErrorClass,
+  EventBatch,
   ToolDetail,
   ToolPhase,
-  TurnError,
   TurnOutcome,
-  Usage,
 } from "../core/canonical-event.js";
+import type { ErrorClass, TurnError } from "../core/turn-error.js";
+import type { Usage } from "../core/usage.js";
+import type { ConsumeResult } from "../rollout/consume-thread.js";
+import type { AgentUsage } from "../turn/turn-engine.js";
 
 const errorClasses: Record<ErrorClass, ErrorClassPb> = {
   retrying: ErrorClassPb.RETRYING,
@@ -228,4 +241,100 @@ export function eventToProto(
     time: { seconds: BigInt(seconds), nanos: (now - seconds * 1000) * 1_000_000 },
     event: eventBody(event),
   };
+}
+
+/** A batch of events as one RunTurnResponse (batch_events), or one response per event. */
+export function eventBatchToProto(
+  batch: EventBatch,
+  firstSeq: number,
+  batched: boolean,
+): MessageInitShape<typeof RunTurnResponseSchema>[] {
+  const now = Date.now();
+  if (batched) {
+    return [{ events: batch.map((event, index) => eventToProto(event, firstSeq + index, now)) }];
+  }
+  return batch.map((event, index) => ({ event: eventToProto(event, firstSeq + index, now) }));
+}
+
+function codexStatusToProto(binary: CodexBinaryStatus) {
+  return {
+    ready: binary.ready,
+    binaryPath: binary.path,
+    version: binary.version,
+    degradedReason: binary.degradedReason,
+    source: binary.source,
+  };
+}
+
+/** GetInfo's answer. */
+export function infoToProto(
+  info: PluginInfo,
+  identity: { name: string; version: string; protocolVersion: number },
+): MessageInitShape<typeof GetInfoResponseSchema> {
+  return {
+    ...identity,
+    capabilities: [...info.capabilities],
+    codex: codexStatusToProto(info.codex),
+    configured: info.configured,
+    auth: { ...info.auth },
+  };
+}
+
+const severities = {
+  warning: Diagnostic_Severity.WARNING,
+  error: Diagnostic_Severity.ERROR,
+} as const;
+
+/** Configure's answer. */
+export function configureToProto(
+  outcome: ConfigureOutcome,
+): MessageInitShape<typeof ConfigureResponseSchema> {
+  return {
+    diagnostics: outcome.diagnostics.map((diagnostic) => ({
+      severity: severities[diagnostic.severity],
+      summary: diagnostic.summary,
+      field: diagnostic.field,
+    })),
+    codex: codexStatusToProto(outcome.codex),
+  };
+}
+
+/** ListModels' answer. */
+export function modelsToProto(
+  models: readonly ModelEntry[],
+): MessageInitShape<typeof ListModelsResponseSchema> {
+  return { models: models.map((model) => ({ ...model })) };
+}
+
+/** CancelTurn's answer. */
+export function cancelToProto(
+  cancelled: boolean,
+): MessageInitShape<typeof CancelTurnResponseSchema> {
+  return { cancelled };
+}
+
+/** ResetThread's answer. */
+export function resetToProto(
+  previousThreadId: string | undefined,
+): MessageInitShape<typeof ResetThreadResponseSchema> {
+  return { previousThreadId: previousThreadId ?? "" };
+}
+
+/** GetUsage's answer. */
+export function usageReportToProto(
+  usage: AgentUsage,
+): MessageInitShape<typeof GetUsageResponseSchema> {
+  return {
+    total: usageToProto(usage.total),
+    turns: BigInt(usage.turns),
+    threadId: usage.threadId,
+    ...(usage.thread === undefined ? {} : { thread: usageToProto(usage.thread) }),
+  };
+}
+
+/** Consume's answer. */
+export function consumeToProto(
+  result: ConsumeResult,
+): MessageInitShape<typeof ConsumeResponseSchema> {
+  return { ...result };
 }

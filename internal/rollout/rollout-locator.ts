@@ -2,10 +2,12 @@
 // remembered with the agent's state first (and its .jsonl / .jsonl.zst twin: codex compresses idle
 // rollouts and materialises them again on append), then the session directories of the dates the
 // thread can have been created on, then a full search.
+//
+// The files: $CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread_id>.jsonl, and under
+// archived_sessions. A thread id whose first turn never finished may have no rollout.
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 
-import { findRolloutFile, isRolloutFileOf } from "../codex/codex-home.js";
 import { ZSTD_SUFFIX } from "./zstd.js";
 
 export interface LocateOptions {
@@ -99,5 +101,56 @@ async function isFile(path: string): Promise<boolean> {
     return (await stat(path)).isFile();
   } catch {
     return false;
+  }
+}
+
+/** True for the file name of a rollout of `threadId`, plain (.jsonl) or compressed (.jsonl.zst). */
+export function isRolloutFileOf(name: string, threadId: string): boolean {
+  const lower = name.toLowerCase();
+  const id = threadId.toLowerCase();
+  return (
+    lower.startsWith("rollout-") &&
+    (lower.endsWith(`-${id}.jsonl`) || lower.endsWith(`-${id}.jsonl.zst`))
+  );
+}
+
+/**
+ * The rollout path of `threadId`: sessions/YYYY/MM/DD newest day first, then archived_sessions
+ * (where codex moves archived threads and compresses idle ones); undefined when there is none.
+ */
+export async function findRolloutFile(
+  codexHome: string,
+  threadId: string,
+): Promise<string | undefined> {
+  const matches = (name: string): boolean => isRolloutFileOf(name, threadId);
+  const active = await findInDateTree(join(codexHome, "sessions"), matches);
+  if (active !== undefined) return active;
+  const archived = join(codexHome, "archived_sessions");
+  const flat = (await listDescending(archived)).find(matches);
+  if (flat !== undefined) return join(archived, flat);
+  return findInDateTree(archived, matches);
+}
+
+async function findInDateTree(
+  root: string,
+  matches: (name: string) => boolean,
+): Promise<string | undefined> {
+  for (const year of await listDescending(root)) {
+    for (const month of await listDescending(join(root, year))) {
+      for (const day of await listDescending(join(root, year, month))) {
+        const dir = join(root, year, month, day);
+        const found = (await listDescending(dir)).find(matches);
+        if (found !== undefined) return join(dir, found);
+      }
+    }
+  }
+  return undefined;
+}
+
+async function listDescending(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort().reverse();
+  } catch {
+    return [];
   }
 }

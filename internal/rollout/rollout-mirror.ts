@@ -3,13 +3,13 @@
 // persisted with the agent's state. The cost of a read follows the new lines, not the session.
 import { open } from "node:fs/promises";
 
-import type { Clock } from "../core/clock.js";
 import type { CanonicalEvent } from "../core/canonical-event.js";
+import type { Clock } from "../core/clock.js";
 import type { RolloutCursor } from "../store/thread-store.js";
-import { locateRollout } from "./rollout-locator.js";
 import { type RawLine, rawLines, tailAfterLine } from "./raw-lines.js";
 import { openContentAt, readRolloutContent } from "./rollout-content.js";
 import { parseRolloutLine } from "./rollout-line.js";
+import { locateRollout } from "./rollout-locator.js";
 import { ToolRecordExtractor } from "./tool-records.js";
 import { isZstdPath } from "./zstd.js";
 

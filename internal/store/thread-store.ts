@@ -8,9 +8,9 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 
-import type { Usage } from "../core/canonical-event.js";
+import { agentDirName, type AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
-import { agentDirName, validateAgentId } from "./agent-id.js";
+import { type Usage } from "../core/usage.js";
 import { KeyedQueue } from "./keyed-queue.js";
 
 export const THREAD_FILE = "thread.json";
@@ -88,13 +88,12 @@ export class ThreadStore {
   }
 
   /** The agent's state directory (validates the id). */
-  agentDir(agentId: string): string {
-    validateAgentId(agentId);
+  agentDir(agentId: AgentId): string {
     return join(this.#agentsDir, agentDirName(agentId));
   }
 
   /** Reads the agent's record; removes stale temp files left by a crash mid-write. */
-  async load(agentId: string): Promise<ThreadLoadResult> {
+  async load(agentId: AgentId): Promise<ThreadLoadResult> {
     const dir = this.agentDir(agentId);
     return this.#queue.run(dir, async () => {
       await removeStaleTemps(dir);
@@ -104,7 +103,7 @@ export class ThreadStore {
 
   /** Writes the record atomically (mode 0600, directories 0700). */
   async save(
-    agentId: string,
+    agentId: AgentId,
     record: Omit<ThreadRecord, "updated_at" | "agent_id">,
   ): Promise<ThreadRecord> {
     const dir = this.agentDir(agentId);
@@ -134,7 +133,7 @@ export class ThreadStore {
    * when the agent's stored thread is another one (or none).
    */
   async saveRolloutCursor(
-    agentId: string,
+    agentId: AgentId,
     threadId: string,
     cursor: RolloutCursor,
   ): Promise<boolean> {
@@ -153,7 +152,7 @@ export class ThreadStore {
   }
 
   /** Forgets the agent's thread; returns the previous thread id, if a valid record existed. */
-  async reset(agentId: string): Promise<string | undefined> {
+  async reset(agentId: AgentId): Promise<string | undefined> {
     const dir = this.agentDir(agentId);
     return this.#queue.run(dir, async () => {
       const path = join(dir, THREAD_FILE);
@@ -173,7 +172,7 @@ export class ThreadStore {
    * Moves a corrupt thread.json aside (`thread.json.corrupt-<time>`) so the next save does not
    * overwrite the evidence. Returns the new path.
    */
-  async quarantineCorrupt(agentId: string): Promise<string | undefined> {
+  async quarantineCorrupt(agentId: AgentId): Promise<string | undefined> {
     const dir = this.agentDir(agentId);
     return this.#queue.run(dir, () => quarantine(join(dir, THREAD_FILE)));
   }

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 
-import { emptyUsage, type Usage, USAGE_FIELDS } from "../core/canonical-event.js";
+import { agentDirName, type AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
-import { agentDirName, validateAgentId } from "./agent-id.js";
+import { emptyUsage, type Usage, USAGE_FIELDS } from "../core/usage.js";
 import { KeyedQueue } from "./keyed-queue.js";
 
 export const USAGE_FILE = "usage.json";
@@ -62,7 +62,7 @@ export class UsageStore {
   }
 
   /** The agent's totals; zeros when it never completed a turn. A corrupt file is moved aside. */
-  async load(agentId: string): Promise<UsageRecord> {
+  async load(agentId: AgentId): Promise<UsageRecord> {
     const dir = this.#dir(agentId);
     return this.#queue.run(dir, () => readRecord(join(dir, USAGE_FILE)));
   }
@@ -72,7 +72,7 @@ export class UsageStore {
    * figure counted for the same thread, or the whole figure for a thread not counted before (a new
    * thread, or one whose total went down, which only a different thread can do).
    */
-  async recordTurn(agentId: string, threadId: string, cumulative: Usage): Promise<CountedTurn> {
+  async recordTurn(agentId: AgentId, threadId: string, cumulative: Usage): Promise<CountedTurn> {
     const dir = this.#dir(agentId);
     return this.#queue.run(dir, async () => {
       const path = join(dir, USAGE_FILE);
@@ -104,8 +104,7 @@ export class UsageStore {
     });
   }
 
-  #dir(agentId: string): string {
-    validateAgentId(agentId);
+  #dir(agentId: AgentId): string {
     return join(this.#agentsDir, agentDirName(agentId));
   }
 }

@@ -1,59 +1,147 @@
-// One codex process per agent at a time. codex refuses a second writer on a thread ("already has
-// an active writer"), and a turn whose process is still dying must not overlap the next one.
+// One slot per agent: the one registry that answers "busy". A turn holds its agent's slot from
+// RunTurn until codex has exited; a rollout rewrite (Consume) holds it briefly. codex refuses a
+// second writer on a thread ("already has an active writer"), and a turn whose process is still
+// dying must not overlap the next one, so a newcomer waits for a slot that is only winding down and
+// is refused while a turn is running. The provider creates the slots once and passes them down, so
+// they outlive a Configure that builds a new engine.
+import { AppError } from "../core/app-error.js";
+import { waitAtMost } from "../core/delay.js";
 
-interface ActiveTurn {
-  /** True once the turn's events are over and only the process exit is outstanding. */
-  stopping: boolean;
-  idle: Promise<void>;
+/** Why a running turn was asked to stop. */
+export interface CancelReason {
+  kind: "cancelled" | "host_cancelled" | "shutdown";
+  message: string;
 }
 
-/** A claimed agent slot; release it once the codex process has exited. */
-export interface AgentTurnClaim {
+/** What occupies a slot: a turn the host sees, one winding down, or a brief exclusive task. */
+type SlotState = "running" | "stopping" | "brief";
+
+interface SlotEntry {
+  state: SlotState;
+  controller: AbortController;
+  /** Settles when the occupant has released the slot. */
+  released: Promise<void>;
+}
+
+/** A turn's hold on its agent's slot. */
+export interface TurnSlot {
+  /** Aborted when the turn is cancelled (CancelTurn, the stream, shutdown). */
+  readonly signal: AbortSignal;
+  /** Cancels this turn only; a no-op once it has released the slot. */
+  cancel(reason: unknown): void;
+  /** Settles when the previous occupant (a dying process, a rewrite) is gone. */
+  ready(): Promise<void>;
+  /** The turn's events are over; only its process exit is outstanding. A new turn may queue. */
   markStopping(): void;
+  /** The turn's process has exited. */
   release(): void;
 }
 
-const active = new Map<string, ActiveTurn>();
-
-/**
- * Claims the agent for one turn. Waits for a previous turn that is only shutting down; returns
- * undefined when another turn of the agent is still running. A `brief` claim (a short exclusive
- * task such as a rollout rewrite) is one that later claimants wait for instead of being refused.
- */
-export async function claimAgentTurn(
-  agentId: string,
-  options: { brief?: boolean } = {},
-): Promise<AgentTurnClaim | undefined> {
-  for (;;) {
-    const current = active.get(agentId);
-    if (current === undefined) break;
-    if (!current.stopping) return undefined;
-    await current.idle;
-  }
-  let resolveIdle!: () => void;
-  const entry: ActiveTurn = {
-    stopping: options.brief === true,
-    idle: new Promise<void>((resolve) => {
-      resolveIdle = resolve;
-    }),
-  };
-  active.set(agentId, entry);
-  return {
-    markStopping: () => {
-      entry.stopping = true;
-    },
-    release: () => {
-      if (active.get(agentId) === entry) active.delete(agentId);
-      resolveIdle();
-    },
-  };
+/** A brief exclusive task's hold on the slot. */
+export interface BriefSlot {
+  release(): void;
 }
 
-/** Resolves once no codex process of the agent is running (e.g. before rewriting its rollout). */
-export async function waitForAgentIdle(agentId: string): Promise<void> {
-  for (;;) {
-    const current = active.get(agentId);
-    if (current === undefined) return;
-    await current.idle;
+/** The slots of every agent of the plugin. */
+export class AgentSlots {
+  readonly #entries = new Map<string, SlotEntry>();
+  #closed: string | undefined;
+
+  /** Takes the agent's slot for a turn; throws AGENT_BUSY while another turn is running. */
+  beginTurn(agentId: string): TurnSlot {
+    this.#refuseIfClosed();
+    const previous = this.#entries.get(agentId);
+    if (previous?.state === "running") throw busy(agentId, "already has a turn running");
+    const { entry, release } = this.#occupy(agentId, "running");
+    const waitFor = previous?.released ?? Promise.resolve();
+    return {
+      signal: entry.controller.signal,
+      cancel: (reason) => {
+        if (this.#entries.get(agentId) === entry) entry.controller.abort(reason);
+      },
+      ready: () => waitFor,
+      markStopping: () => {
+        entry.state = "stopping";
+      },
+      release,
+    };
   }
+
+  /**
+   * Takes the agent's slot for a short exclusive task (a rollout rewrite). Waits for a turn that is
+   * winding down and for other brief tasks; throws AGENT_BUSY while a turn is running. A turn that
+   * begins meanwhile waits for this one.
+   */
+  async claimBrief(agentId: string, refusal: () => AppError): Promise<BriefSlot> {
+    for (;;) {
+      this.#refuseIfClosed();
+      const current = this.#entries.get(agentId);
+      if (current === undefined) break;
+      if (current.state === "running") throw refusal();
+      await current.released;
+    }
+    return { release: this.#occupy(agentId, "brief").release };
+  }
+
+  /** True while a turn of the agent is running (not winding down). */
+  isRunning(agentId: string): boolean {
+    return this.#entries.get(agentId)?.state === "running";
+  }
+
+  /** Asks the agent's running turn to stop; false when none runs. */
+  cancel(agentId: string, reason: CancelReason): boolean {
+    const entry = this.#entries.get(agentId);
+    if (entry?.state !== "running") return false;
+    entry.controller.abort(reason);
+    return true;
+  }
+
+  /** Refuses new turns and consumes from now on, cancels every turn and waits as cancelAll. */
+  async close(reason: CancelReason, timeoutMs: number): Promise<void> {
+    this.#closed ??= reason.message;
+    await this.cancelAll(reason, timeoutMs);
+  }
+
+  /** Cancels every turn and waits, at most `timeoutMs`, for the slots to be released. */
+  async cancelAll(reason: CancelReason, timeoutMs: number): Promise<void> {
+    const entries = [...this.#entries.values()];
+    for (const entry of entries) entry.controller.abort(reason);
+    await waitAtMost(Promise.all(entries.map((entry) => entry.released)), timeoutMs);
+  }
+
+  /** Turns running now. */
+  get running(): number {
+    let count = 0;
+    for (const entry of this.#entries.values()) if (entry.state === "running") count += 1;
+    return count;
+  }
+
+  #refuseIfClosed(): void {
+    if (this.#closed !== undefined) throw new AppError("SHUTTING_DOWN", this.#closed);
+  }
+
+  #occupy(agentId: string, state: SlotState): { entry: SlotEntry; release: () => void } {
+    let resolve!: () => void;
+    const entry: SlotEntry = {
+      state,
+      controller: new AbortController(),
+      released: new Promise<void>((done) => {
+        resolve = done;
+      }),
+    };
+    this.#entries.set(agentId, entry);
+    const release = (): void => {
+      if (this.#entries.get(agentId) === entry) this.#entries.delete(agentId);
+      resolve();
+    };
+    return { entry, release };
+  }
+}
+
+function busy(agentId: string, what: string): AppError {
+  return new AppError(
+    "AGENT_BUSY",
+    `agent ${JSON.stringify(agentId)} ${what}; wait for its turn_end or cancel it first`,
+    { fields: ["agent.agent_id"] },
+  );
 }

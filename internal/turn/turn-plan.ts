@@ -4,23 +4,19 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 
-import { checkLiteralOverride } from "../config/config-overrides.js";
-import {
-  DEFAULT_MODEL_ID,
-  type SandboxMode,
-  type ThreadLostPolicy,
-} from "../config/config-schema.js";
-import type { ResolvedConfig } from "../config/load-config.js";
-import { modelSettingsAssignments, reasoningEffortAssignment } from "../config/model-knobs.js";
-import type { AppErrorCode } from "../core/app-error.js";
-import { isAppError } from "../core/app-error.js";
-import { validateAgentId } from "../store/agent-id.js";
+import { codexHomeForAgent } from "../codex/agent-codex-home.js";
 import { detectAuth } from "../codex/auth-status.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
-import type { TurnError } from "../core/canonical-event.js";
-import { compileOutputSchema, type OutputSchema } from "./output-schema.js";
 import { planProvider, type ProviderSetup } from "../codex/provider-setup.js";
-import { resolveSandboxPolicy, type SandboxPolicy } from "../codex/sandbox-policy.js";
+import { resolveSandboxPolicy } from "../codex/sandbox-policy.js";
+import { checkLiteralOverride } from "../config/config-overrides.js";
+import { DEFAULT_MODEL_ID, type ThreadLostPolicy } from "../config/config-schema.js";
+import type { ResolvedConfig } from "../config/load-config.js";
+import { modelSettingsAssignments, reasoningEffortAssignment } from "../config/model-knobs.js";
+import type { AgentId } from "../core/agent-id.js";
+import type { SandboxMode, SandboxPolicy } from "../core/canonical-event.js";
+import { type StreamErrorCode, type TurnError, turnError } from "../core/turn-error.js";
+import { compileOutputSchema, type OutputSchema } from "./output-schema.js";
 import { type CheckedImage, checkImages } from "./turn-images.js";
 import type { TurnRequest } from "./turn-request.js";
 
@@ -28,7 +24,13 @@ import type { TurnRequest } from "./turn-request.js";
 export const MAX_PROMPT_CHARS = 1_048_576;
 
 export interface TurnPlan {
-  agentId: string;
+  agentId: AgentId;
+  /** CODEX_HOME as codex sees it: where its sessions and rollouts are. */
+  codexHome: string;
+  /** The CODEX_HOME to set for codex (undefined: it inherits the plugin's). */
+  codexHomeEnv: string | undefined;
+  /** CODEX_SQLITE_HOME to set: each per-agent home keeps its own databases. */
+  sqliteHome: string | undefined;
   workspace: string;
   prompt: string;
   /** The Plexum model id the turn runs under. */
@@ -71,7 +73,7 @@ export interface PlanOptions {
 
 export type PlanResult = { ok: true; plan: TurnPlan } | { ok: false; error: TurnError };
 
-/** Validates `request`; every failure is a non-retryable precondition error. */
+/** Validates `request`; every failure is a non-retryable precondition or auth error. */
 export async function planTurn(
   request: TurnRequest,
   config: ResolvedConfig,
@@ -85,12 +87,6 @@ export async function planTurn(
       `codex is not usable: ${binary.degradedReason}`,
     );
   }
-  try {
-    validateAgentId(request.agentId);
-  } catch (error) {
-    return fail("AGENT_ID_INVALID", isAppError(error) ? error.message : String(error));
-  }
-
   const workspaceProblem = await checkDirectory(request.workspace);
   if (workspaceProblem !== undefined)
     return fail("WORKSPACE_INVALID", `workspace ${workspaceProblem}`);
@@ -161,7 +157,7 @@ export async function planTurn(
     if (!auth.ready) {
       return {
         ok: false,
-        error: { class: "auth", code: "NOT_LOGGED_IN", message: auth.detail, retryable: false },
+        error: turnError("NOT_LOGGED_IN", auth.detail),
       };
     }
   }
@@ -188,10 +184,15 @@ export async function planTurn(
     }
   }
 
+  const codexHome = codexHomeForAgent(config, request.agentId, env);
   return {
     ok: true,
     plan: {
       agentId: request.agentId,
+      codexHome,
+      codexHomeEnv: config.perAgentCodexHome ? codexHome : config.codexHome,
+      // An inherited CODEX_SQLITE_HOME would share the databases again.
+      sqliteHome: config.perAgentCodexHome ? codexHome : undefined,
       workspace: request.workspace,
       prompt: request.prompt,
       modelId,
@@ -212,8 +213,8 @@ export async function planTurn(
   };
 }
 
-function fail(code: AppErrorCode, message: string): PlanResult {
-  return { ok: false, error: { class: "precondition", code, message, retryable: false } };
+function fail(code: StreamErrorCode, message: string): PlanResult {
+  return { ok: false, error: turnError(code, message) };
 }
 
 async function checkDirectory(path: string): Promise<string | undefined> {

@@ -1,4 +1,7 @@
 // What a turn needs from the host, already validated and converted from protobuf.
+import type { EndpointOverride } from "../codex/provider-setup.js";
+import type { AgentId } from "../core/agent-id.js";
+import type { HostToolSpec } from "../mcp/host-tools.js";
 
 /** Per-turn options the host may set. */
 export interface TurnOptions {
@@ -39,29 +42,9 @@ export type ImageInput =
   | { source: "path"; path: string; mimeType: string }
   | { source: "data"; data: Uint8Array; mimeType: string };
 
-/** A per-turn endpoint override (proto EndpointOverride); unset fields keep the configured ones. */
-export interface EndpointOverride {
-  baseUrl?: string;
-  /** The key itself: it goes into codex's environment only. */
-  apiKey?: string;
-  wireApi?: string;
-  httpHeaders?: Record<string, string>;
-  queryParams?: Record<string, string>;
-  /** The codex --model value, bypassing supported_models. */
-  model?: string;
-}
-
-/** A dynamic tool the host implements, offered to codex through mcp-host for one turn. */
-export interface HostToolSpec {
-  name: string;
-  description: string;
-  /** JSON Schema of the arguments; always an object schema. */
-  inputSchema: Record<string, unknown>;
-}
-
 /** One turn for one agent. */
 export interface TurnRequest {
-  agentId: string;
+  agentId: AgentId;
   /** Absolute path; codex runs with it as cwd. */
   workspace: string;
   /** The Plexum model id; "" means the first supported model. */

@@ -6,16 +6,18 @@ import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
 
+import type { AgentId } from "../core/agent-id.js";
+import type { CanonicalEvent } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
-import type { CanonicalEvent, TurnError } from "../core/canonical-event.js";
-import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
+import { type TurnError, turnError } from "../core/turn-error.js";
 import { type MirrorPlace, RolloutMirror } from "../rollout/rollout-mirror.js";
+import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
 
 export interface TurnRolloutOptions {
   /** CODEX_HOME as codex sees it. */
   codexHome: string;
   store: ThreadStore;
-  agentId: string;
+  agentId: AgentId;
   logger: Logger;
   clock: Clock;
 }
@@ -147,7 +149,7 @@ export class TurnRollout {
 }
 
 function rolloutError(code: "ROLLOUT_NOT_FOUND" | "ROLLOUT_CORRUPT", message: string): TurnError {
-  return { class: "internal", code, message, retryable: false };
+  return turnError(code, message);
 }
 
 function messageOf(error: unknown): string {

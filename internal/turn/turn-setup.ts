@@ -5,10 +5,11 @@ import { lstat, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { agentDirName } from "../core/agent-id.js";
+import { type TurnError, turnError } from "../core/turn-error.js";
 import { ensureAgentWorktree } from "../git/agent-worktree.js";
 import { type DiffOutcome, TurnDiffTracker } from "../git/turn-diff.js";
-import { agentDirName } from "../store/agent-id.js";
-import type { TurnError } from "../core/canonical-event.js";
+import type { ProcessRegistry } from "../proc/process-registry.js";
 import { stageImages } from "./turn-images.js";
 import type { TurnPlan } from "./turn-plan.js";
 
@@ -36,12 +37,11 @@ export function agentPath(stateDir: string, agentId: string, name: string): stri
 
 const SCRATCH_PREFIX = "plexum-turn-";
 const SCRATCH_NAME = /^plexum-turn-(\d+)-/;
-let swept = false;
 
 /**
  * Removes the scratch directories of plugin processes that are gone (a SIGKILLed plugin cannot
  * clean up after itself). Each name carries the creating pid; only this user's directories whose
- * pid no longer exists are removed. Best effort, once per process.
+ * pid no longer exists are removed. Best effort; the provider runs it when it recovers at start-up.
  */
 export async function sweepStaleScratch(dir = tmpdir()): Promise<string[]> {
   const removed: string[] = [];
@@ -82,16 +82,16 @@ function isAlive(pid: number): boolean {
  * Prepares the turn. The scratch directory is a private (0700) temp directory, not in state_dir:
  * turns must keep working with a full or read-only state dir.
  */
-export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promise<SetupResult> {
+export async function prepareTurnSetup(
+  plan: TurnPlan,
+  stateDir: string,
+  processes: ProcessRegistry,
+): Promise<SetupResult> {
   let scratchDir = "";
   const cleanup = () =>
     scratchDir === ""
       ? Promise.resolve()
       : rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
-  if (!swept) {
-    swept = true;
-    await sweepStaleScratch();
-  }
   try {
     scratchDir = await mkdtemp(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
 
@@ -102,18 +102,11 @@ export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promis
         workspace: plan.workspace,
         path: agentPath(stateDir, plan.agentId, "worktree"),
         baseRef: plan.worktree.baseRef,
+        processes,
       });
       if (!worktree.ok) {
         await cleanup();
-        return {
-          ok: false,
-          error: {
-            class: "precondition",
-            code: "WORKTREE_FAILED",
-            message: worktree.message,
-            retryable: false,
-          },
-        };
+        return { ok: false, error: turnError("WORKTREE_FAILED", worktree.message) };
       }
       cwd = worktree.worktree.cwd;
       worktreePath = worktree.worktree.path;
@@ -128,9 +121,11 @@ export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promis
     // A diff that cannot be had never fails the turn; turn_end says "unavailable" and why.
     const diff =
       plan.diffMaxBytes > 0
-        ? await TurnDiffTracker.start({ cwd, scratchDir: join(scratchDir, "diff") }).catch(
-            (error: unknown) => unavailableDiff(error),
-          )
+        ? await TurnDiffTracker.start({
+            cwd,
+            scratchDir: join(scratchDir, "diff"),
+            processes,
+          }).catch((error: unknown) => unavailableDiff(error))
         : undefined;
     return {
       ok: true,
@@ -138,14 +133,10 @@ export async function prepareTurnSetup(plan: TurnPlan, stateDir: string): Promis
     };
   } catch (error) {
     await cleanup();
+    const reason = error instanceof Error ? error.message : String(error);
     return {
       ok: false,
-      error: {
-        class: "internal",
-        code: "INTERNAL",
-        message: `could not prepare the turn in ${scratchDir}: ${error instanceof Error ? error.message : String(error)}`,
-        retryable: false,
-      },
+      error: turnError("INTERNAL", `could not prepare the turn in ${scratchDir}: ${reason}`),
     };
   }
 }

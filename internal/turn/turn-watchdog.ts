@@ -6,13 +6,15 @@
 // host, over gRPC) holds an event, codex is blocked on its stdout pipe by back-pressure, so that
 // time is not codex's silence; the wall clock runs regardless.
 
+import type { StreamErrorCode } from "../core/turn-error.js";
+
 /** Which bound fired. */
 export type WatchdogBound = "turn" | "idle" | "first_event";
 
 export interface WatchdogExpiry {
   bound: WatchdogBound;
   /** Stable error code: TURN_TIMEOUT, TURN_IDLE_TIMEOUT or TURN_FIRST_EVENT_TIMEOUT. */
-  code: string;
+  code: StreamErrorCode;
   /** What fired, with the limit in seconds and the config key that sets it. */
   message: string;
   limitMs: number;
@@ -34,7 +36,7 @@ export interface TurnWatchdogOptions {
 // setTimeout fires at once for delays above 2^31-1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
 
-export const WATCHDOG_CODES: Record<WatchdogBound, string> = {
+export const WATCHDOG_CODES: Record<WatchdogBound, StreamErrorCode> = {
   turn: "TURN_TIMEOUT",
   idle: "TURN_IDLE_TIMEOUT",
   first_event: "TURN_FIRST_EVENT_TIMEOUT",

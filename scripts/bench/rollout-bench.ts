@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { parseAgentId } from "../../internal/core/agent-id.js";
 import { systemClock } from "../../internal/core/clock.js";
 import { consumeRollout } from "../../internal/rollout/consume-rollout.js";
 import { rawLines } from "../../internal/rollout/raw-lines.js";
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
       mirrorMs.push(ms);
     }
     const store = new ThreadStore(join(root, "state"));
-    await store.save("bench", {
+    await store.save(parseAgentId("bench"), {
       thread_id: THREAD,
       usage_baseline: {
         input_tokens: 0,
@@ -262,7 +263,9 @@ async function main(): Promise<void> {
     });
     const persistMs: number[] = [];
     for (let run = 0; run < 30; run += 1) {
-      persistMs.push((await time(() => store.saveRolloutCursor("bench", THREAD, cursor))).ms);
+      persistMs.push(
+        (await time(() => store.saveRolloutCursor(parseAgentId("bench"), THREAD, cursor))).ms,
+      );
     }
     const fullMs: number[] = [];
     for (let run = 0; run < 5; run += 1) {

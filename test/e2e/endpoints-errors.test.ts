@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { findRolloutFile } from "../../internal/codex/codex-home.js";
+import { agentDirName } from "../../internal/core/agent-id.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { RecordedRequest } from "../../internal/mock-model/recorded-request.js";
 import {
@@ -23,7 +23,7 @@ import {
 } from "../../internal/mock-model/reply-builders.js";
 import { lastInputItem, lastUserPrompt } from "../../internal/mock-model/request-input.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
-import { agentDirName } from "../../internal/store/agent-id.js";
+import { findRolloutFile } from "../../internal/rollout/rollout-locator.js";
 import {
   ErrorClass,
   Message_Role,

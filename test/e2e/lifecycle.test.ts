@@ -119,7 +119,7 @@ describe("process accounting and the boot reaper", () => {
     const leftovers = await turnProcesses(m, first.workspace);
     expect(leftovers).toEqual(expect.arrayContaining([...sleeps, record.process.pid]));
     // And a thread write the crash cut short.
-    const { agentDirName } = await import("../../internal/store/agent-id.js");
+    const { agentDirName } = await import("../../internal/core/agent-id.js");
     const staleTemp = join(first.stateDir, "agents", agentDirName("reaper"), "thread.json.3141592");
     await writeFile(staleTemp, '{"thread_id":"half-writ');
 
@@ -480,7 +480,7 @@ describe.runIf(tmpfsAvailable())("a full or read-only state dir (a tiny tmpfs)",
     const turn = () => harness.turn({ agentId: "disk", prompt: "hello" });
     const first = await turn();
     expect(first.end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
-    const { agentDirName } = await import("../../internal/store/agent-id.js");
+    const { agentDirName } = await import("../../internal/core/agent-id.js");
     const threadFile = join(tmpfs.dir, "agents", agentDirName("disk"), "thread.json");
     const stored = readFileSync(threadFile, "utf8");
 

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { agentDirName } from "../../internal/core/agent-id.js";
 import type { MockReply, MockScriptFunction } from "../../internal/mock-model/mock-reply.js";
 import type { JsonObject, RecordedRequest } from "../../internal/mock-model/recorded-request.js";
 import {
@@ -17,7 +18,6 @@ import {
   textReply,
 } from "../../internal/mock-model/reply-builders.js";
 import { inputItems, messageTexts } from "../../internal/mock-model/request-input.js";
-import { agentDirName } from "../../internal/store/agent-id.js";
 import {
   ErrorClass,
   ToolEvent_Phase,

@@ -154,7 +154,7 @@ export class PluginHarness {
 
   /** The agent's persisted thread record. */
   async threadRecord(agentId: string): Promise<{ thread_id: string } & Record<string, unknown>> {
-    const { agentDirName } = await import("../../internal/store/agent-id.js");
+    const { agentDirName } = await import("../../internal/core/agent-id.js");
     const text = await readFile(
       join(this.stateDir, "agents", agentDirName(agentId), "thread.json"),
       "utf8",

@@ -1,17 +1,33 @@
-// What the runTurn tests share: fresh state dir, CODEX_HOME and workspace per test, a ThreadStore,
-// TurnDeps around a fake codex from test/fixtures/bin, and no process group left afterwards.
+// What the turn tests share: fresh state dir, CODEX_HOME and workspace per test, a ThreadStore,
+// engine options around a fake codex from test/fixtures/bin (the exec backend), one set of agent
+// slots and processes as the provider has, and no process group left afterwards.
 import { afterEach, beforeEach, expect } from "vitest";
 
-import { systemClock } from "../../internal/core/clock.js";
 import { resolveCodexBinary } from "../../internal/codex/binary.js";
-import type { CanonicalEvent } from "../../internal/core/canonical-event.js";
-import type { TurnRequest } from "../../internal/turn/turn-request.js";
-import { runTurn, type TurnDeps } from "../../internal/turn/turn-run.js";
 import { parseConfig } from "../../internal/config/load-config.js";
-import { killAllProcessGroups } from "../../internal/proc/process-registry.js";
+import { parseAgentId } from "../../internal/core/agent-id.js";
+import type { CanonicalEvent } from "../../internal/core/canonical-event.js";
+import { systemClock } from "../../internal/core/clock.js";
+import { ExecBackend } from "../../internal/exec/exec-backend.js";
+import type { ProcessLedger } from "../../internal/proc/process-ledger.js";
+import { ProcessRegistry } from "../../internal/proc/process-registry.js";
+import { ProcessScanner } from "../../internal/proc/process-scanner.js";
 import { ThreadStore } from "../../internal/store/thread-store.js";
+import { AgentSlots } from "../../internal/turn/agent-slots.js";
+import { TurnEngine, type TurnEngineOptions } from "../../internal/turn/turn-engine.js";
+import type { TurnRequest } from "../../internal/turn/turn-request.js";
 import { collect, fakeCodex, silentLogger } from "./fake-codex.js";
 import { createTempDirs } from "./temp-dirs.js";
+
+/** One turn through a new engine with `options`, one event at a time; a refused turn throws. */
+export async function* runTurn(
+  request: TurnRequest,
+  options: TurnEngineOptions,
+  signal?: AbortSignal,
+): AsyncGenerator<CanonicalEvent, void, undefined> {
+  const turn = await new TurnEngine(options).startTurn(request, signal);
+  for await (const batch of turn.events) yield* batch;
+}
 
 type Kind = CanonicalEvent["kind"];
 export type EventOf<K extends Kind> = Extract<CanonicalEvent, { kind: K }>;
@@ -35,18 +51,34 @@ export interface TurnFixture {
   store: ThreadStore;
   /** Moves the state dir (and the store) elsewhere, e.g. onto a tiny tmpfs. */
   useStateDir(dir: string): void;
-  /** TurnDeps for the fake codex `fake`; `config` goes over the defaults, timeouts merged. */
-  deps(fake?: string, config?: Record<string, unknown>): Promise<TurnDeps>;
+  /** Every live process of the test's turns. */
+  processes: ProcessRegistry;
+  /**
+   * Engine options for the fake codex `fake`; `config` goes over the defaults, timeouts merged;
+   * `ledger` records the fake's processes.
+   */
+  deps(
+    fake?: string,
+    config?: Record<string, unknown>,
+    extra?: { ledger?: ProcessLedger },
+  ): Promise<TurnEngineOptions>;
   /** A request for agent "alice" in the workspace. */
   request(overrides?: Partial<TurnRequest>): TurnRequest;
   /** Every event of one turn. */
-  run(deps: TurnDeps, request?: TurnRequest, signal?: AbortSignal): Promise<CanonicalEvent[]>;
+  run(
+    deps: TurnEngineOptions,
+    request?: TurnRequest,
+    signal?: AbortSignal,
+  ): Promise<CanonicalEvent[]>;
 }
 
 /** Registers the per-test set-up and tear-down; call inside a describe block. */
 export function useTurnFixture(): TurnFixture {
   const temp = createTempDirs();
+  const slots = new AgentSlots();
+  const scanner = new ProcessScanner();
   const fixture: TurnFixture = {
+    processes: new ProcessRegistry(),
     stateDir: "",
     codexHome: "",
     workspace: "",
@@ -55,7 +87,7 @@ export function useTurnFixture(): TurnFixture {
       fixture.stateDir = dir;
       fixture.store = new ThreadStore(dir);
     },
-    async deps(fake = "fake-codex.mjs", config = {}) {
+    async deps(fake = "fake-codex.mjs", config = {}, extra = {}) {
       const { timeouts, ...rest } = config as { timeouts?: Record<string, unknown> };
       const { config: parsed } = parseConfig({
         binary: fakeCodex(fake),
@@ -66,18 +98,31 @@ export function useTurnFixture(): TurnFixture {
       });
       const binary = await resolveCodexBinary({ binary: parsed.binary, versionProbeMs: 10_000 });
       expect(binary.ready).toBe(true);
+      const env = { ...process.env, RUST_BACKTRACE: "1" };
       return {
         config: parsed,
-        binary,
+        binary: () => Promise.resolve(binary),
+        backend: new ExecBackend({
+          env,
+          extraArgs: parsed.extraArgs,
+          interruptGraceMs: parsed.timeouts.interruptGraceMs,
+          terminateGraceMs: parsed.timeouts.terminateGraceMs,
+          processes: fixture.processes,
+          scanner,
+          ledger: extra.ledger,
+        }),
+        slots,
         store: fixture.store,
         logger: silentLogger,
-        env: { ...process.env, RUST_BACKTRACE: "1" },
+        env,
         clock: systemClock,
+        processes: fixture.processes,
+        checkAuth: false,
       };
     },
     request(overrides = {}) {
       return {
-        agentId: "alice",
+        agentId: parseAgentId("alice"),
         workspace: fixture.workspace,
         model: "",
         prompt: "hello codex",
@@ -95,7 +140,7 @@ export function useTurnFixture(): TurnFixture {
     fixture.workspace = await temp.make("workspace");
   });
   afterEach(async () => {
-    await killAllProcessGroups();
+    await fixture.processes.killAll();
     await temp.removeAll();
   });
   return fixture;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import { build } from "esbuild";
 
+import { parseAgentId } from "../../internal/core/agent-id.js";
 import { THREAD_FILE, ThreadStore } from "../../internal/store/thread-store.js";
 
 export interface CrashLoopResult {
@@ -106,7 +107,7 @@ export async function runThreadStoreCrashLoop(options: {
         allowed.add(`thread-${iteration}-${newest}`);
         allowed.add(newest === 1 ? (held[agent] as string) : `thread-${iteration}-${newest - 1}`);
       }
-      const path = join(store.agentDir(`agent-${agent}`), THREAD_FILE);
+      const path = join(store.agentDir(parseAgentId(`agent-${agent}`)), THREAD_FILE);
       let text: string | undefined;
       try {
         text = await readFile(path, "utf8");
@@ -150,7 +151,7 @@ export async function runThreadStoreCrashLoop(options: {
     result.failures.push(`cleanup removed ${result.staleTempsCleaned} of ${seenBefore} temp files`);
   }
   for (let agent = 0; agent < agents; agent += 1) {
-    const loaded = await store.load(`agent-${agent}`);
+    const loaded = await store.load(parseAgentId(`agent-${agent}`));
     if (held[agent] !== "" && (loaded.status !== "ok" || loaded.record.thread_id !== held[agent])) {
       result.failures.push(`agent-${agent} loads as ${JSON.stringify(loaded)}`);
     }

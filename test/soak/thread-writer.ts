@@ -5,6 +5,7 @@
 // usage: node thread-writer.cjs <state dir> <agent count> <intent log> <iteration>
 import { appendFileSync } from "node:fs";
 
+import { parseAgentId } from "../../internal/core/agent-id.js";
 import { ThreadStore } from "../../internal/store/thread-store.js";
 
 const [stateDir = "", agentCount = "", intentLog = "", iteration = ""] = process.argv.slice(2);
@@ -28,7 +29,7 @@ async function main(): Promise<never> {
     await Promise.all(
       Array.from({ length: agents }, async (_, agent) => {
         appendFileSync(intentLog, `${agent} ${n}\n`);
-        await store.save(`agent-${agent}`, {
+        await store.save(parseAgentId(`agent-${agent}`), {
           thread_id: threadIdFor(iteration, n),
           usage_baseline: usage,
           confirmed: n % 2 === 0,

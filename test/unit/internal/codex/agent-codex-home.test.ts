@@ -7,7 +7,7 @@ import {
   codexHomeForAgent,
   prepareAgentCodexHome,
 } from "../../../../internal/codex/agent-codex-home.js";
-import { agentDirName } from "../../../../internal/store/agent-id.js";
+import { agentDirName } from "../../../../internal/core/agent-id.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 describe("per-agent CODEX_HOME", () => {

@@ -8,6 +8,7 @@ import {
   parseResetsAt,
   parseRetryAfterSeconds,
 } from "../../../../internal/codex/error-classifier.js";
+import { STREAM_ERRORS } from "../../../../internal/core/turn-error.js";
 
 // The final message of every row of research/codex-cli.md §6 (codex 0.169.0). Each must be an
 // example of some rule, so the table below is tested against all of them.
@@ -46,7 +47,12 @@ describe("the error table", () => {
     // First match wins, so an earlier, broader rule would steal the example.
     expect(findErrorRule(example)).toBe(rule);
     const error = classifyCodexError(example);
-    expect(error).toMatchObject({ class: rule.class, code: rule.code, retryable: rule.retryable });
+    const spec = STREAM_ERRORS[rule.code];
+    expect(error).toMatchObject({
+      class: spec.classes[0],
+      code: rule.code,
+      retryable: spec.retryable,
+    });
     expect(error.message.startsWith(example)).toBe(true);
     if (rule.remedy !== undefined) expect(error.message).toContain(`what to do: ${rule.remedy}`);
   });
@@ -61,8 +67,9 @@ describe("the error table", () => {
   });
 
   it("never marks quota exhaustion retryable", () => {
-    for (const rule of ERROR_RULES.filter((r) => r.class === "quota_exhausted")) {
-      expect(rule.retryable, rule.code).toBe(false);
+    for (const rule of ERROR_RULES) {
+      const spec = STREAM_ERRORS[rule.code];
+      if (spec.classes.includes("quota_exhausted")) expect(spec.retryable, rule.code).toBe(false);
     }
   });
 
@@ -93,7 +100,7 @@ describe("the error table", () => {
 });
 
 describe("classifyNetworkStall", () => {
-  const stop = { message: "turn timed out after 4 s", code: "TURN_TIMEOUT" };
+  const stop = { message: "turn timed out after 4 s", code: "TURN_TIMEOUT" as const };
 
   it("types a time limit hit while codex waited for the network as network, keeping the code", () => {
     const error = classifyNetworkStall(

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { emptyUsage, type Usage } from "../../../../internal/core/canonical-event.js";
-import { computeUsageDelta } from "../../../../internal/core/usage.js";
+import { computeUsageDelta, emptyUsage, type Usage } from "../../../../internal/core/usage.js";
 
 function usage(input: number, cached = 0, cacheWrite = 0, output = 0, reasoning = 0): Usage {
   return {

@@ -18,7 +18,7 @@ function line(value: unknown): SplitLine {
 }
 
 function events(outputs: MapperOutput[]): unknown[] {
-  return outputs.map((output) => (output.type === "event" ? output.event : output));
+  return outputs;
 }
 
 function mapAll(mapper: CodexEventMapper, values: unknown[]): unknown[] {
@@ -30,7 +30,7 @@ describe("CodexEventMapper", () => {
     const mapper = new CodexEventMapper();
     expect(
       mapAll(mapper, [{ type: "thread.started", thread_id: "t-1" }, { type: "turn.started" }]),
-    ).toEqual([{ type: "thread_started", threadId: "t-1" }]);
+    ).toEqual([{ kind: "thread_started", threadId: "t-1" }]);
   });
 
   it("maps agent messages to text and reasoning to reasoning, tracking the final text", () => {
@@ -112,7 +112,7 @@ describe("CodexEventMapper", () => {
       ]),
     ).toEqual([
       {
-        type: "turn_failed",
+        kind: "turn_failed",
         error: expect.objectContaining({ class: "quota_exhausted", retryable: false }),
       },
     ]);
@@ -121,7 +121,7 @@ describe("CodexEventMapper", () => {
     ]);
     expect(mapAll(mapper, [{ type: "turn.failed", error: {} }])).toEqual([
       {
-        type: "turn_failed",
+        kind: "turn_failed",
         error: expect.objectContaining({ class: "rate_limited", retryable: true }),
       },
     ]);
@@ -335,7 +335,7 @@ describe("CodexEventMapper", () => {
       { kind: "notice", notice: "warning", message: expect.stringContaining("not JSON") },
       { kind: "notice", notice: "warning", message: expect.stringContaining("not an object") },
       { kind: "notice", notice: "warning", message: expect.stringContaining("123456789 bytes") },
-      { type: "thread_started", threadId: "t-2" },
+      { kind: "thread_started", threadId: "t-2" },
     ]);
   });
 
@@ -356,7 +356,7 @@ describe("CodexEventMapper", () => {
       ]),
     ).toEqual([
       {
-        type: "turn_completed",
+        kind: "turn_completed",
         usage: {
           input_tokens: 20,
           cached_input_tokens: 5,

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { type DiffOutcome, TurnDiffTracker } from "../../../../internal/git/turn-diff.js";
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
+const processes = new ProcessRegistry();
 const dirs = createTempDirs();
 afterEach(() => dirs.removeAll());
 
@@ -32,6 +34,7 @@ async function track(cwd: string, git?: string): Promise<TurnDiffTracker | DiffO
   return TurnDiffTracker.start({
     cwd,
     scratchDir: join(await dirs.make("scratch"), "diff"),
+    processes,
     ...(git === undefined ? {} : { git }),
   });
 }

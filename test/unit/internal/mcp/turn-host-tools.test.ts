@@ -6,8 +6,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import type { CanonicalEvent, EventBatch } from "../../../../internal/core/canonical-event.js";
 import type { ResolvedMcpHost } from "../../../../internal/config/load-config.js";
+import type { CanonicalEvent, EventBatch } from "../../../../internal/core/canonical-event.js";
 import { PluginSocketClient } from "../../../../internal/mcp/socket-client.js";
 import { agentSocketPath } from "../../../../internal/mcp/socket-path.js";
 import {

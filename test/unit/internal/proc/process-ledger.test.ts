@@ -11,8 +11,8 @@ import {
   type LedgerProcess,
   type LedgerRecord,
   ProcessLedger,
-  reapLeftovers,
 } from "../../../../internal/proc/process-ledger.js";
+import { reapLeftovers } from "../../../../internal/proc/process-reaper.js";
 import { readProcessInfo } from "../../../../internal/proc/process-tree.js";
 import { isAlive, waitFor } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";

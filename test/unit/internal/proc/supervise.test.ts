@@ -3,10 +3,8 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import {
-  killAllProcessGroups,
-  liveProcessCount,
-} from "../../../../internal/proc/process-registry.js";
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
+import { ProcessScanner } from "../../../../internal/proc/process-scanner.js";
 import { type SupervisedProcess, superviseProcess } from "../../../../internal/proc/supervise.js";
 import { fakeCodex, isAlive, waitFor, writeFakeControl } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
@@ -25,13 +23,15 @@ async function readStdout(child: SupervisedProcess): Promise<string> {
 
 describe("superviseProcess", () => {
   const temp = createTempDirs();
+  const processes = new ProcessRegistry();
+  const scanner = new ProcessScanner();
   let home: string;
 
   beforeEach(async () => {
     home = await temp.make("proc");
   });
   afterEach(async () => {
-    await killAllProcessGroups();
+    await processes.killAll();
     await temp.removeAll();
   });
 
@@ -47,6 +47,8 @@ describe("superviseProcess", () => {
       input: "hello",
       interruptGraceMs: 300,
       terminateGraceMs: 300,
+      processes,
+      scanner,
       ...extra,
     });
   }
@@ -143,18 +145,18 @@ describe("superviseProcess", () => {
     expect(await waitFor(() => !isAlive(pids.stubborn) && !isAlive(pids.session), 2000)).toBe(true);
   });
 
-  it("killAllProcessGroups kills every live child within about a second", async () => {
+  it("the registry's killAll kills every live child within about a second", async () => {
     await writeFakeControl(home, { ignoreTerm: true });
     const children = [start(fakeCodex("fake-codex-hang.mjs"), { interruptGraceMs: 60_000 })];
     const pids = await hangPids();
-    expect(liveProcessCount()).toBeGreaterThanOrEqual(1);
+    expect(processes.size).toBeGreaterThanOrEqual(1);
     const startedAt = Date.now();
-    await killAllProcessGroups();
+    await processes.killAll();
     expect(Date.now() - startedAt).toBeLessThan(1500);
     const results = await Promise.all(children.map((child) => child.result));
     expect(results[0]).toMatchObject({ signal: "SIGKILL", terminationReason: "plugin shutdown" });
     expect(await waitFor(() => !isAlive(pids.stubborn) && !isAlive(pids.session), 2000)).toBe(true);
-    expect(liveProcessCount()).toBe(0);
+    expect(processes.size).toBe(0);
   });
 });
 

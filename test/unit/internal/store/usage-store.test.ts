@@ -3,8 +3,9 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import type { Usage } from "../../../../internal/core/canonical-event.js";
-import { agentDirName } from "../../../../internal/store/agent-id.js";
+import { agentDirName } from "../../../../internal/core/agent-id.js";
+import { parseAgentId } from "../../../../internal/core/agent-id.js";
+import { type Usage } from "../../../../internal/core/usage.js";
 import { UsageStore } from "../../../../internal/store/usage-store.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
@@ -29,27 +30,41 @@ describe("UsageStore", () => {
 
   it("starts at zero and sums per-turn increases of a thread's cumulative figure", async () => {
     const store = new UsageStore(stateDir);
-    expect(await store.load("alice")).toMatchObject({ total: usage(0, 0), turns: 0 });
-    expect((await store.recordTurn("alice", "t1", usage(10, 5, 2, 1))).added).toEqual(
+    expect(await store.load(parseAgentId("alice"))).toMatchObject({ total: usage(0, 0), turns: 0 });
+    expect((await store.recordTurn(parseAgentId("alice"), "t1", usage(10, 5, 2, 1))).added).toEqual(
       usage(10, 5, 2, 1),
     );
-    expect((await store.recordTurn("alice", "t1", usage(25, 9, 2, 1))).added).toEqual(usage(15, 4));
-    expect(await store.load("alice")).toMatchObject({ total: usage(25, 9, 2, 1), turns: 2 });
+    expect((await store.recordTurn(parseAgentId("alice"), "t1", usage(25, 9, 2, 1))).added).toEqual(
+      usage(15, 4),
+    );
+    expect(await store.load(parseAgentId("alice"))).toMatchObject({
+      total: usage(25, 9, 2, 1),
+      turns: 2,
+    });
   });
 
   it("counts a figure recorded twice once (a retried save, a restart between writes)", async () => {
     const store = new UsageStore(stateDir);
-    await store.recordTurn("alice", "t1", usage(10, 5));
-    expect((await store.recordTurn("alice", "t1", usage(10, 5))).added).toEqual(usage(0, 0));
-    expect(await store.load("alice")).toMatchObject({ total: usage(10, 5), turns: 1 });
+    await store.recordTurn(parseAgentId("alice"), "t1", usage(10, 5));
+    expect((await store.recordTurn(parseAgentId("alice"), "t1", usage(10, 5))).added).toEqual(
+      usage(0, 0),
+    );
+    expect(await store.load(parseAgentId("alice"))).toMatchObject({
+      total: usage(10, 5),
+      turns: 1,
+    });
   });
 
   it("counts a new thread from zero, and a thread whose total went down as new", async () => {
     const store = new UsageStore(stateDir);
-    await store.recordTurn("alice", "t1", usage(100, 10));
-    expect((await store.recordTurn("alice", "t2", usage(7, 3))).added).toEqual(usage(7, 3));
-    expect((await store.recordTurn("alice", "t2", usage(5, 4))).added).toEqual(usage(5, 4));
-    expect(await store.load("alice")).toMatchObject({
+    await store.recordTurn(parseAgentId("alice"), "t1", usage(100, 10));
+    expect((await store.recordTurn(parseAgentId("alice"), "t2", usage(7, 3))).added).toEqual(
+      usage(7, 3),
+    );
+    expect((await store.recordTurn(parseAgentId("alice"), "t2", usage(5, 4))).added).toEqual(
+      usage(5, 4),
+    );
+    expect(await store.load(parseAgentId("alice"))).toMatchObject({
       total: usage(112, 17),
       turns: 3,
       counted_thread_id: "t2",
@@ -57,29 +72,29 @@ describe("UsageStore", () => {
   });
 
   it("persists across instances (a plugin restart) and keeps agents apart", async () => {
-    await new UsageStore(stateDir).recordTurn("alice", "t1", usage(10, 5));
-    await new UsageStore(stateDir).recordTurn("bob", "t9", usage(1, 1));
+    await new UsageStore(stateDir).recordTurn(parseAgentId("alice"), "t1", usage(10, 5));
+    await new UsageStore(stateDir).recordTurn(parseAgentId("bob"), "t9", usage(1, 1));
     const reopened = new UsageStore(stateDir);
-    expect((await reopened.load("alice")).total).toEqual(usage(10, 5));
-    expect((await reopened.load("bob")).total).toEqual(usage(1, 1));
+    expect((await reopened.load(parseAgentId("alice"))).total).toEqual(usage(10, 5));
+    expect((await reopened.load(parseAgentId("bob"))).total).toEqual(usage(1, 1));
   });
 
   it("serialises concurrent records of one agent", async () => {
     const store = new UsageStore(stateDir);
     await Promise.all([
-      store.recordTurn("alice", "a", usage(1, 1)),
-      store.recordTurn("alice", "b", usage(2, 2)),
-      store.recordTurn("alice", "c", usage(3, 3)),
+      store.recordTurn(parseAgentId("alice"), "a", usage(1, 1)),
+      store.recordTurn(parseAgentId("alice"), "b", usage(2, 2)),
+      store.recordTurn(parseAgentId("alice"), "c", usage(3, 3)),
     ]);
-    expect(await store.load("alice")).toMatchObject({ total: usage(6, 6), turns: 3 });
+    expect(await store.load(parseAgentId("alice"))).toMatchObject({ total: usage(6, 6), turns: 3 });
   });
 
   it("moves a corrupt file aside and starts again", async () => {
     const store = new UsageStore(stateDir);
-    await store.recordTurn("alice", "t1", usage(1, 1));
+    await store.recordTurn(parseAgentId("alice"), "t1", usage(1, 1));
     const dir = join(stateDir, "agents", agentDirName("alice"));
     await writeFile(join(dir, "usage.json"), "{broken");
-    expect((await store.load("alice")).turns).toBe(0);
+    expect((await store.load(parseAgentId("alice"))).turns).toBe(0);
     expect((await readdir(dir)).some((name) => name.startsWith("usage.json.corrupt-"))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ describe("redactEvent", () => {
       durationMs: 1,
       error: {
         class: "quota_exhausted",
-        code: "X",
+        code: "CODEX_QUOTA_EXHAUSTED",
         message: `${key}${key}`,
         retryable: false,
         resetsAt,

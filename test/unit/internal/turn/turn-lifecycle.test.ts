@@ -6,12 +6,13 @@ import { join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
+import { parseAgentId } from "../../../../internal/core/agent-id.js";
 import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
-import { runTurn } from "../../../../internal/turn/turn-run.js";
 import { LEDGER_DIR_NAME, ProcessLedger } from "../../../../internal/proc/process-ledger.js";
 import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import { isAlive, readFakeCalls, waitFor, writeFakeControl } from "../../../helpers/fake-codex.js";
 import { TinyTmpfs, tmpfsAvailable } from "../../../helpers/tiny-tmpfs.js";
+import { runTurn } from "../../../helpers/turn-fixture.js";
 import { only, turnEnd, useTurnFixture } from "../../../helpers/turn-fixture.js";
 
 const UNKNOWN_THREAD = "0199a213-81c0-7800-8aa1-bbab2a0359ff";
@@ -130,7 +131,7 @@ describe("runTurn lifecycle", () => {
 
   describe("lost threads", () => {
     it("goes on in a new thread by default when codex has no rollout for the stored thread", async () => {
-      await fx.store.save("alice", {
+      await fx.store.save(parseAgentId("alice"), {
         thread_id: UNKNOWN_THREAD,
         usage_baseline: ZERO,
         confirmed: true,
@@ -154,7 +155,7 @@ describe("runTurn lifecycle", () => {
       const calls = readFakeCalls(fx.codexHome);
       expect(calls.map((call) => call.args.includes("resume"))).toEqual([true, false]);
       expect(calls[1]?.prompt).toBe("hello codex");
-      expect(await fx.store.load("alice")).toMatchObject({
+      expect(await fx.store.load(parseAgentId("alice"))).toMatchObject({
         record: { thread_id: started?.threadId, confirmed: true },
       });
     });
@@ -173,7 +174,7 @@ describe("runTurn lifecycle", () => {
         error: { code: "THREAD_NOT_FOUND", retryable: true },
       });
       // Neither the lost id nor the unasked-for new thread is kept.
-      expect(await fx.store.load("alice")).toEqual({ status: "none" });
+      expect(await fx.store.load(parseAgentId("alice"))).toEqual({ status: "none" });
     });
 
     it("never leaves the id of a thread whose first turn died before codex wrote a rollout", async () => {
@@ -182,15 +183,18 @@ describe("runTurn lifecycle", () => {
         outcome: "crashed",
         threadId: "0199a213-81c0-7800-8aa1-bbab2a035a53",
       });
-      expect(await fx.store.load("alice")).toEqual({ status: "none" });
+      expect(await fx.store.load(parseAgentId("alice"))).toEqual({ status: "none" });
     });
   });
 
   describe("process accounting", () => {
     it("records codex and its descendants while the turn runs and removes the record after", async () => {
       const turnDeps = {
-        ...(await deps("fake-codex-hang.mjs", { timeouts: { idle_seconds: 3 } })),
-        ledger: new ProcessLedger(fx.stateDir),
+        ...(await deps(
+          "fake-codex-hang.mjs",
+          { timeouts: { idle_seconds: 3 } },
+          { ledger: new ProcessLedger(fx.stateDir) },
+        )),
       };
       const ledgerDir = join(fx.stateDir, LEDGER_DIR_NAME);
       const controller = new AbortController();
@@ -250,7 +254,7 @@ describe("runTurn lifecycle", () => {
         fx.useStateDir(tmpfs.dir);
         const first = await run(await deps());
         expect(turnEnd(first).outcome).toBe("completed");
-        const path = join(fx.store.agentDir("alice"), THREAD_FILE);
+        const path = join(fx.store.agentDir(parseAgentId("alice")), THREAD_FILE);
         const before = readFileSync(path, "utf8");
 
         tmpfs.fill();
@@ -261,7 +265,7 @@ describe("runTurn lifecycle", () => {
         expect(errors[0]).toMatchObject({ class: "internal", code: "THREAD_STORE_FAILED" });
         expect(errors[0]?.message).toContain("ENOSPC");
         expect(readFileSync(path, "utf8")).toBe(before);
-        expect(readdirSync(fx.store.agentDir("alice"))).toEqual([THREAD_FILE]);
+        expect(readdirSync(fx.store.agentDir(parseAgentId("alice")))).toEqual([THREAD_FILE]);
 
         // Space again: the next turn resumes the thread and stores its state.
         tmpfs.free();
@@ -274,10 +278,10 @@ describe("runTurn lifecycle", () => {
         tmpfs = TinyTmpfs.mount(256);
         fx.useStateDir(tmpfs.dir);
         expect(turnEnd(await run(await deps())).outcome).toBe("completed");
-        const path = join(fx.store.agentDir("alice"), THREAD_FILE);
+        const path = join(fx.store.agentDir(parseAgentId("alice")), THREAD_FILE);
         const before = readFileSync(path, "utf8");
         // A stale temp file the read-only mount will not let the store remove.
-        await mkdir(fx.store.agentDir("alice"), { recursive: true });
+        await mkdir(fx.store.agentDir(parseAgentId("alice")), { recursive: true });
         await writeFile(`${path}.123`, "{");
         tmpfs.remount("ro");
         const events = await run(await deps());

@@ -22,7 +22,7 @@ describe.runIf(process.platform === "linux")("planTurn with an unreadable worksp
     const entry = join(root, "plan.ts");
     await writeFile(
       entry,
-      `import { planTurn } from ${JSON.stringify(new URL("../../../../internal/codex/turn-plan.ts", import.meta.url).pathname)};
+      `import { planTurn } from ${JSON.stringify(new URL("../../../../internal/turn/turn-plan.ts", import.meta.url).pathname)};
 import { parseConfig } from ${JSON.stringify(new URL("../../../../internal/config/load-config.ts", import.meta.url).pathname)};
 const { config } = parseConfig({ state_dir: "/tmp/unused", config_overrides: { model_provider: "fake" } }, { env: {}, homeDir: "/tmp" });
 const binary = { ready: true, path: "/bin/true", source: "config", version: "0.169.0", degradedReason: "" };

@@ -2,9 +2,11 @@ import { appendFile, writeFile } from "node:fs/promises";
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { type CanonicalEvent, emptyUsage } from "../../../../internal/core/canonical-event.js";
-import { TurnRollout } from "../../../../internal/turn/turn-rollout.js";
+import { parseAgentId } from "../../../../internal/core/agent-id.js";
+import { type CanonicalEvent } from "../../../../internal/core/canonical-event.js";
+import { emptyUsage } from "../../../../internal/core/usage.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
+import { TurnRollout } from "../../../../internal/turn/turn-rollout.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 import {
@@ -18,7 +20,7 @@ import {
 const temp = createTempDirs();
 let home: string;
 let store: ThreadStore;
-const AGENT = "turn-rollout-agent";
+const AGENT = parseAgentId("turn-rollout-agent");
 
 beforeEach(async () => {
   home = await temp.make("codex-home");

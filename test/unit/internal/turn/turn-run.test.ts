@@ -4,11 +4,11 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
+import { parseAgentId } from "../../../../internal/core/agent-id.js";
 import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
+import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import { MAX_PROMPT_CHARS } from "../../../../internal/turn/turn-plan.js";
 import type { TurnRequest } from "../../../../internal/turn/turn-request.js";
-import { runTurn } from "../../../../internal/turn/turn-run.js";
-import { THREAD_FILE } from "../../../../internal/store/thread-store.js";
 import {
   collect,
   isAlive,
@@ -16,6 +16,7 @@ import {
   waitFor,
   writeFakeControl,
 } from "../../../helpers/fake-codex.js";
+import { runTurn } from "../../../helpers/turn-fixture.js";
 import { type EventOf, only, turnEnd, useTurnFixture } from "../../../helpers/turn-fixture.js";
 
 const UNKNOWN_THREAD = "0199a213-81c0-7800-8aa1-bbab2a0359ff";
@@ -41,7 +42,8 @@ describe("runTurn", () => {
     const events: CanonicalEvent[] = [];
     let storedWhenStarted: unknown;
     for await (const event of runTurn(request(), turnDeps, new AbortController().signal)) {
-      if (event.kind === "turn_started") storedWhenStarted = await fx.store.load("alice");
+      if (event.kind === "turn_started")
+        storedWhenStarted = await fx.store.load(parseAgentId("alice"));
       events.push(event);
     }
     expect(events.map((event) => event.kind)).toEqual([
@@ -84,7 +86,7 @@ describe("runTurn", () => {
       usage,
       exitCode: 0,
     });
-    expect(await fx.store.load("alice")).toMatchObject({
+    expect(await fx.store.load(parseAgentId("alice"))).toMatchObject({
       status: "ok",
       record: { thread_id: threadId, confirmed: true, usage_baseline: usage },
     });
@@ -209,11 +211,13 @@ describe("runTurn", () => {
     expect(error?.error.resetsAt).toBeInstanceOf(Date);
     expect(turnEnd(events)).toMatchObject({ outcome: "failed", exitCode: 1, error: error?.error });
     // A failed turn still persisted a rollout, so the thread is resumable.
-    expect(await fx.store.load("alice")).toMatchObject({ record: { confirmed: true } });
+    expect(await fx.store.load(parseAgentId("alice"))).toMatchObject({
+      record: { confirmed: true },
+    });
   });
 
   it("fails with THREAD_NOT_FOUND when codex has no rollout for the stored thread, and forgets it (thread_lost_policy fail)", async () => {
-    await fx.store.save("alice", {
+    await fx.store.save(parseAgentId("alice"), {
       thread_id: UNKNOWN_THREAD,
       usage_baseline: zero(),
       confirmed: true,
@@ -235,11 +239,11 @@ describe("runTurn", () => {
     });
     expect(end.message).toContain("next turn starts a new thread");
     expect(readFakeCalls(fx.codexHome)[0]?.args.slice(-3)).toEqual(["resume", UNKNOWN_THREAD, "-"]);
-    expect(await fx.store.load("alice")).toEqual({ status: "none" });
+    expect(await fx.store.load(parseAgentId("alice"))).toEqual({ status: "none" });
   });
 
   it("starts fresh when a stored thread never finished a turn and has no rollout", async () => {
-    await fx.store.save("alice", {
+    await fx.store.save(parseAgentId("alice"), {
       thread_id: UNKNOWN_THREAD,
       usage_baseline: zero(),
       confirmed: false,
@@ -256,9 +260,13 @@ describe("runTurn", () => {
     const turnDeps = await deps();
     await run(turnDeps, request());
     const threadId = await fx.store
-      .load("alice")
+      .load(parseAgentId("alice"))
       .then((loaded) => (loaded.status === "ok" ? loaded.record.thread_id : ""));
-    await fx.store.save("alice", { thread_id: threadId, usage_baseline: zero(), confirmed: false });
+    await fx.store.save(parseAgentId("alice"), {
+      thread_id: threadId,
+      usage_baseline: zero(),
+      confirmed: false,
+    });
     const events = await run(turnDeps, request());
     expect(only(events, "turn_started")[0]).toMatchObject({ threadId, resumed: true });
     expect(readFakeCalls(fx.codexHome)[1]?.args).toContain("resume");
@@ -279,20 +287,20 @@ describe("runTurn", () => {
     expect(only(second, "thread_lost")[0]?.reason).toContain("started a new thread");
     // The new thread's total is 10; against the old baseline of 10 it would have been 0.
     expect(only(second, "usage")[0]?.turn.input_tokens).toBe(10);
-    expect(await fx.store.load("alice")).toMatchObject({
+    expect(await fx.store.load(parseAgentId("alice"))).toMatchObject({
       record: { thread_id: started?.threadId, confirmed: true },
     });
   });
 
   it("moves a corrupt thread.json aside, says so, and starts a new thread", async () => {
-    const dir = fx.store.agentDir("alice");
+    const dir = fx.store.agentDir(parseAgentId("alice"));
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, THREAD_FILE), "{ not json");
     const events = await run(await deps());
     expect(only(events, "notice")[0]?.message).toContain("is corrupt");
     expect(turnEnd(events).outcome).toBe("completed");
     expect(readdirSync(dir).some((name) => name.startsWith(`${THREAD_FILE}.corrupt-`))).toBe(true);
-    expect(await fx.store.load("alice")).toMatchObject({ status: "ok" });
+    expect(await fx.store.load(parseAgentId("alice"))).toMatchObject({ status: "ok" });
   });
 
   describe("preconditions (nothing is spawned)", () => {
@@ -310,7 +318,6 @@ describe("runTurn", () => {
         "PROMPT_TOO_LARGE",
       ],
       ["unsupported model", (base) => ({ ...base, model: "gpt-unknown" }), "MODEL_UNSUPPORTED"],
-      ["invalid agent id", (base) => ({ ...base, agentId: "../etc" }), "AGENT_ID_INVALID"],
       ["unknown sandbox", (base) => ({ ...base, options: { sandbox: "yolo" } }), "REQUEST_INVALID"],
       [
         "smuggling override",
@@ -334,6 +341,14 @@ describe("runTurn", () => {
       expect(readFakeCalls(fx.codexHome)).toEqual([]);
     });
 
+    it("an agent id that was not validated does not reach the engine", () => {
+      // Validated once where the call enters the plugin (parseAgentId; the lifecycle e2e test
+      // sends invalid ids through the real handshake). The engine takes only an AgentId.
+      // @ts-expect-error a plain string is not an AgentId
+      const unvalidated: TurnRequest = { ...request(), agentId: "../etc" };
+      expect(unvalidated.agentId).toBe("../etc");
+    });
+
     it("a workspace that is a file", async () => {
       const file = join(fx.workspace, "file.txt");
       await writeFile(file, "x");
@@ -343,12 +358,14 @@ describe("runTurn", () => {
 
     it("a codex binary that is not ready", async () => {
       const turnDeps = await deps();
-      turnDeps.binary = {
-        ...turnDeps.binary,
-        ready: false,
-        degradedReason: "codex was not found; install it",
-        code: "CODEX_BINARY_NOT_FOUND",
-      };
+      const binary = await turnDeps.binary();
+      turnDeps.binary = () =>
+        Promise.resolve({
+          ...binary,
+          ready: false,
+          degradedReason: "codex was not found; install it",
+          code: "CODEX_BINARY_NOT_FOUND",
+        });
       const events = await run(turnDeps);
       expect(only(events, "error")[0]?.error).toMatchObject({
         class: "precondition",
@@ -469,8 +486,10 @@ describe("runTurn", () => {
       const next = await iterator.next();
       if (next.done === true || next.value.kind === "turn_started") break;
     }
-    const second = await run(await deps("fake-codex-hang.mjs"));
-    expect(only(second, "error")[0]?.error).toMatchObject({ code: "AGENT_BUSY", retryable: true });
+    // One registry answers "busy": the second turn is refused as a call, before any event.
+    await expect(run(await deps("fake-codex-hang.mjs"))).rejects.toMatchObject({
+      code: "AGENT_BUSY",
+    });
     controller.abort("cancelled");
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
     expect(turnEnd(rest).outcome).toBe("cancelled");

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { compileOutputSchema } from "../../../../internal/turn/output-schema.js";
 import type { TurnPlan } from "../../../../internal/turn/turn-plan.js";
 import {
@@ -13,6 +14,8 @@ import {
   sweepStaleScratch,
 } from "../../../../internal/turn/turn-setup.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
+
+const processes = new ProcessRegistry();
 
 const dirs = createTempDirs();
 afterEach(() => dirs.removeAll());
@@ -42,6 +45,7 @@ describe("prepareTurnSetup", () => {
         outputSchema: schema.schema,
       }),
       await dirs.make("state"),
+      processes,
     );
     if (!result.ok) throw new Error(result.error.message);
     const { setup } = result;
@@ -65,6 +69,7 @@ describe("prepareTurnSetup", () => {
     const result = await prepareTurnSetup(
       plan(await dirs.make("ws"), { diffMaxBytes: 0 }),
       await dirs.make("state"),
+      processes,
     );
     if (!result.ok) throw new Error(result.error.message);
     expect(result.setup.diff).toBeUndefined();
@@ -76,6 +81,7 @@ describe("prepareTurnSetup", () => {
     const result = await prepareTurnSetup(
       plan(await dirs.make("ws"), { worktree: { enabled: true, baseRef: "" } }),
       await dirs.make("state"),
+      processes,
     );
     expect(result).toMatchObject({
       ok: false,

@@ -5,36 +5,49 @@ import { dirname, join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { claimAgentTurn } from "../../../../internal/turn/agent-slots.js";
-import { emptyUsage } from "../../../../internal/core/canonical-event.js";
+import { type AgentId, parseAgentId } from "../../../../internal/core/agent-id.js";
 import { isAppError } from "../../../../internal/core/app-error.js";
-import { consumeBlocks, type ConsumeDeps } from "../../../../internal/rollout/consume-service.js";
+import { emptyUsage } from "../../../../internal/core/usage.js";
+import type { ConsumeResult } from "../../../../internal/rollout/consume-thread.js";
 import { RolloutMirror } from "../../../../internal/rollout/rollout-mirror.js";
 import { writerLockPath } from "../../../../internal/rollout/writer-lock.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
+import { AgentSlots } from "../../../../internal/turn/agent-slots.js";
+import { ConsumeService } from "../../../../internal/turn/consume-service.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
-import { FIXTURE_THREAD, fixtureClock, fixturePlace, installFixture } from "./rollout-fixtures.js";
+import {
+  FIXTURE_THREAD,
+  fixtureClock,
+  fixturePlace,
+  installFixture,
+} from "../rollout/rollout-fixtures.js";
 
 const temp = createTempDirs();
-let deps: ConsumeDeps;
+let deps: { store: ThreadStore; codexHome: string; slots: AgentSlots; service: ConsumeService };
 let path: string;
-let agent: string;
-let agentCount = 0;
+const agent: AgentId = parseAgentId("consume-agent");
 
 beforeEach(async () => {
   const home = await temp.make("codex-home");
+  const store = new ThreadStore(await temp.make("state"));
+  const slots = new AgentSlots();
   deps = {
-    store: new ThreadStore(await temp.make("state")),
+    store,
     codexHome: home,
-    logger: silentLogger,
-    clock: fixtureClock(),
+    slots,
+    service: new ConsumeService({ slots, store, logger: silentLogger, clock: fixtureClock() }),
   };
   path = await installFixture(home, "basic.jsonl");
-  // Agent slots are process-wide: a fresh agent per test.
-  agentCount += 1;
-  agent = `consume-agent-${agentCount}`;
 });
+
+function consumeBlocks(
+  agentId: AgentId,
+  blockIds: readonly string[],
+  on: typeof deps,
+): Promise<ConsumeResult> {
+  return on.service.consume(agentId, on.codexHome, blockIds);
+}
 afterEach(() => temp.removeAll());
 
 async function storeThread(withCursor: boolean): Promise<void> {
@@ -58,7 +71,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return isAppError(error) ? error.code : `not an AppError: ${String(error)}`;
 }
 
-describe("consumeBlocks", () => {
+describe("ConsumeService", () => {
   it("reports every id as not found for an agent without a thread", async () => {
     expect(await consumeBlocks(agent, ["call_sh_1", "x"], deps)).toEqual({
       rewritten: [],
@@ -88,25 +101,27 @@ describe("consumeBlocks", () => {
 
   it("refuses with AGENT_BUSY while a turn of the agent runs", async () => {
     await storeThread(false);
-    const claim = await claimAgentTurn(agent);
+    const turn = deps.slots.beginTurn(agent);
     try {
       expect(await codeOf(consumeBlocks(agent, ["call_sh_1"], deps))).toBe("AGENT_BUSY");
     } finally {
-      claim?.release();
+      turn.release();
     }
     expect((await consumeBlocks(agent, ["call_sh_1"], deps)).rewritten).toEqual(["call_sh_1"]);
   });
 
   it("makes a turn that starts meanwhile wait for the rewrite to finish", async () => {
     await storeThread(false);
-    const order: string[] = [];
-    const consuming = consumeBlocks(agent, ["call_sh_1"], deps).then(() => order.push("consume"));
-    const claim = await claimAgentTurn(agent);
-    order.push("turn");
-    claim?.release();
-    await consuming;
-    expect(claim).toBeDefined();
-    expect(order).toEqual(["consume", "turn"]);
+    const before = await readFile(path, "utf8");
+    const consuming = consumeBlocks(agent, ["call_sh_1"], deps);
+    const turn = deps.slots.beginTurn(agent);
+    await turn.ready();
+    // The turn may start only once the rewrite is on disk.
+    const whenReady = await readFile(path, "utf8");
+    turn.release();
+    expect((await consuming).rewritten).toEqual(["call_sh_1"]);
+    expect(whenReady).not.toBe(before);
+    expect(whenReady).toBe(await readFile(path, "utf8"));
   });
 
   it("serialises concurrent consumes of one thread", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
+import { agentDirName, validateAgentId } from "../../../../internal/core/agent-id.js";
 import { isAppError } from "../../../../internal/core/app-error.js";
-import { agentDirName, validateAgentId } from "../../../../internal/store/agent-id.js";
 
 function rejection(agentId: string): string {
   try {

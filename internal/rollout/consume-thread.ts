@@ -1,12 +1,13 @@
-// Consume for one agent: finds its thread's rollout and rewrites it, never while codex may write
-// it. The agent's turn slot is claimed for the rewrite (a turn arriving meanwhile waits for it; a
-// running turn makes the consume fail with AGENT_BUSY), codex's writer lock must be free before the
-// rewrite and again right before the rename, and consumes of one thread run one at a time.
+// Consume in one thread: finds the thread's rollout, rewrites the consumed tool calls in it, and
+// moves the agent's stored cursor along. Never while codex may write the file: the caller holds the
+// agent's slot, and codex's writer lock must be free before the rewrite and right before the rename.
+import { performance } from "node:perf_hooks";
+
 import type { Logger } from "pino";
 
-import type { Clock } from "../core/clock.js";
-import { claimAgentTurn } from "../turn/agent-slots.js";
+import type { AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
+import type { Clock } from "../core/clock.js";
 import type { RolloutCursor, ThreadStore } from "../store/thread-store.js";
 import { consumeRollout } from "./consume-rollout.js";
 import { locateRollout } from "./rollout-locator.js";
@@ -27,43 +28,13 @@ export interface ConsumeResult {
   notFound: string[];
 }
 
-/** Consume refused because the agent has a turn running (gRPC ABORTED). */
-export function consumeBusyError(agentId: string): AppError {
-  return new AppError(
-    "AGENT_BUSY",
-    `agent ${JSON.stringify(agentId)} has a turn running; Consume never rewrites a rollout codex ` +
-      "may be writing: retry after the turn's turn_end",
-  );
-}
-
-// Consumes of one thread, chained.
-const threadQueues = new Map<string, Promise<unknown>>();
-
-/** Consumes `blockIds` (tool call ids) in the agent's current thread. */
-export async function consumeBlocks(
-  agentId: string,
-  blockIds: readonly string[],
-  deps: ConsumeDeps,
-): Promise<ConsumeResult> {
-  // Brief: a turn (or consume) that starts meanwhile waits for the rewrite instead of failing.
-  const claim = await claimAgentTurn(agentId, { brief: true });
-  if (claim === undefined) throw consumeBusyError(agentId);
-  try {
-    const loaded = await deps.store.load(agentId);
-    if (loaded.status !== "ok") {
-      return { rewritten: [], alreadyConsumed: [], notFound: [...new Set(blockIds)] };
-    }
-    const { record } = loaded;
-    return await serialised(record.thread_id.toLowerCase(), () =>
-      consumeInThread(agentId, record.thread_id, record.rollout, blockIds, deps),
-    );
-  } finally {
-    claim.release();
-  }
-}
-
-async function consumeInThread(
-  agentId: string,
+/**
+ * Consumes `blockIds` (tool call ids) in the rollout of `threadId`. The caller holds the agent's
+ * slot, so no turn of the agent runs; codex's writer lock must still be free before the rewrite
+ * and again right before the rename (another codex process may have the thread open).
+ */
+export async function consumeThread(
+  agentId: AgentId,
   threadId: string,
   cursor: RolloutCursor | undefined,
   blockIds: readonly string[],
@@ -128,15 +99,4 @@ async function consumeInThread(
     alreadyConsumed: outcome.alreadyConsumed,
     notFound: outcome.notFound,
   };
-}
-
-function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = threadQueues.get(key) ?? Promise.resolve();
-  const run = previous.then(task, task);
-  const settled = run.catch(() => undefined);
-  threadQueues.set(key, settled);
-  void settled.then(() => {
-    if (threadQueues.get(key) === settled) threadQueues.delete(key);
-  });
-  return run;
 }

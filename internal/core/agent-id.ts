@@ -1,8 +1,13 @@
-// Agent ids come from the daemon and become directory names, so they are validated and mapped to
-// a bounded, collision-free, filesystem-safe name.
+// Agent ids come from the daemon and become directory names, so they are validated once, where a
+// call enters the plugin, and carried as AgentId from there; each maps to a bounded,
+// collision-free, filesystem-safe directory name.
 import { createHash } from "node:crypto";
 
-import { AppError } from "../core/app-error.js";
+import { AppError } from "./app-error.js";
+
+declare const agentIdBrand: unique symbol;
+/** An agent id that passed {@link parseAgentId}. */
+export type AgentId = string & { readonly [agentIdBrand]: true };
 
 export const MAX_AGENT_ID_CHARS = 256;
 const PREFIX_CHARS = 48;
@@ -17,6 +22,12 @@ function hasControlCharacter(text: string): boolean {
   return false;
 }
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The id as an AgentId; throws AppError AGENT_ID_INVALID unless it is usable. */
+export function parseAgentId(agentId: string): AgentId {
+  validateAgentId(agentId);
+  return agentId as AgentId;
+}
 
 /** Throws AppError AGENT_ID_INVALID unless `agentId` is usable; any other Unicode is allowed. */
 export function validateAgentId(agentId: string): void {
