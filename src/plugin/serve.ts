@@ -194,6 +194,8 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
     const protocolVersion = negotiateProtocolVersion(
       env[PLUGIN_PROTOCOL_VERSIONS],
       appProtocolVersions,
+      // go-plugin's server prints "server sent invalid plugin version" and goes on.
+      (entry) => logger.warn({ version: entry }, "server sent invalid plugin version"),
     );
 
     let credentials = grpc.ServerCredentials.createInsecure();

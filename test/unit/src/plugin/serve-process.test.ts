@@ -146,6 +146,20 @@ describe("the plugin binary with its magic cookie", () => {
     expect(await plugin.firstLine).toMatch(/^1\|2\|unix\|/);
   });
 
+  it("warns in hclog about each entry of PLUGIN_PROTOCOL_VERSIONS that is not an integer", async () => {
+    const plugin = start(pluginEnv({ PLUGIN_PROTOCOL_VERSIONS: "x,2,v1" }));
+    expect(await plugin.firstLine).toMatch(/^1\|2\|unix\|/);
+    plugin.child.kill("SIGTERM");
+    await plugin.exit;
+    const warnings = records(plugin.stderr()).filter(
+      (record) => record["@message"] === "server sent invalid plugin version",
+    );
+    expect(warnings.map((record) => [record["@level"], record["version"]])).toEqual([
+      ["warn", "x"],
+      ["warn", "v1"],
+    ]);
+  });
+
   it("writes a 7th field only when PLUGIN_MULTIPLEX_GRPC is set", async () => {
     const plugin = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "true" }));
     const line = await plugin.firstLine;
