@@ -106,8 +106,8 @@ export function formatHandshakeLine(info: HandshakeInfo): string {
   return fields.join("|");
 }
 
-// Go's strconv.ParseBool, which go-plugin uses for field 7.
-function parseGoBool(text: string): boolean | undefined {
+/** Go's `strconv.ParseBool`, which go-plugin uses for field 7 and `PLUGIN_MULTIPLEX_GRPC`. */
+export function parseGoBool(text: string): boolean | undefined {
   if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
   return undefined;

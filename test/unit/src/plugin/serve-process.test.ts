@@ -160,11 +160,16 @@ describe("the plugin binary with its magic cookie", () => {
     ]);
   });
 
-  it("writes a 7th field only when PLUGIN_MULTIPLEX_GRPC is set", async () => {
-    const plugin = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "true" }));
-    const line = await plugin.firstLine;
-    expect(line).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|false\n$/);
+  it("writes a 7th field only when PLUGIN_MULTIPLEX_GRPC is set: whether it multiplexes", async () => {
+    const yes = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "true" }));
+    const line = await yes.firstLine;
+    expect(line).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|true\n$/);
     expect(line.split("|")).toHaveLength(7);
+    // go-plugin multiplexes when the value parses as true; anything else serves plain gRPC.
+    const no = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "0" }));
+    const plain = await no.firstLine;
+    expect(plain).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|false\n$/);
+    expect(await healthCheck(`unix:${plain.split("|")[3]}`)).toBe(ServingStatus.SERVING);
   });
 
   it("falls back to loopback TCP in the host's port range when no unix socket can be made", async () => {
