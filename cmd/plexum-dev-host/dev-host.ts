@@ -15,8 +15,8 @@ import {
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
+import { streamTurn } from "./provider-turn.js";
 import { renderEvent } from "./render-event.js";
 
 /** One provider entry of an operator config.json. */

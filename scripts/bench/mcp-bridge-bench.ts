@@ -12,6 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { pino } from "pino";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { HostToolListener } from "../../internal/mcp/host-tool-listener.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
@@ -21,7 +22,6 @@ import {
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { report, row } from "./report.js";
 
 interface BenchResults {

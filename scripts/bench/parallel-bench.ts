@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { textReply } from "../../internal/mock-model/reply-builders.js";
 import { lastUserPrompt } from "../../internal/mock-model/request-input.js";
@@ -23,7 +24,6 @@ import {
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { LaunchedPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../../test/helpers/codex-bin.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";

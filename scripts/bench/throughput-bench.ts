@@ -21,6 +21,7 @@ import { join, resolve } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import {
   Message_Role,
@@ -28,7 +29,6 @@ import {
   RunTurnRequestSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { LaunchedPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { cpuMs, memoryMiB } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";

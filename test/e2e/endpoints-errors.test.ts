@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { findRolloutFile } from "../../internal/codex/rollout-locator.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { RecordedRequest } from "../../internal/mock-model/recorded-request.js";
@@ -36,7 +37,6 @@ import {
   type Usage,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";

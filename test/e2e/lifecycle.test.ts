@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { MockScript } from "../../internal/mock-model/mock-reply.js";
 import { execCommand, respond, textReply } from "../../internal/mock-model/reply-builders.js";
@@ -29,7 +30,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { createServiceClient } from "../../src/plugin/grpc-client.js";
 import { parseHandshakeLine } from "../../src/plugin/handshake.js";
 import { fakeCodex, isAlive, writeFakeControl } from "../helpers/fake-codex.js";

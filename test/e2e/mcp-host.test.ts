@@ -13,6 +13,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, describe, expect, it } from "vitest";
 
+import { type HostToolAnswer, streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { FrameDecoder } from "../../internal/mcp/frame.js";
 import { mcpServerName, modelNamespace } from "../../internal/mcp/host-tools.js";
 import { agentSocketPath } from "../../internal/mcp/socket-path.js";
@@ -36,7 +37,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { type HostToolAnswer, streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 import { createTempDirs } from "../helpers/temp-dirs.js";

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 
+import { streamTurn } from "../../cmd/plexum-dev-host/provider-turn.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { MockScript } from "../../internal/mock-model/mock-reply.js";
 import {
@@ -23,7 +24,6 @@ import {
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 
 /** The built plugin executable; e2e tests need `npm run build` first (npm test does it). */

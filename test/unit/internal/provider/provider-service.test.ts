@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { streamTurn } from "../../../../cmd/plexum-dev-host/provider-turn.js";
 import { ProviderService } from "../../../../internal/provider/provider-service.js";
 import {
   Message_Role,
@@ -13,7 +14,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../../../src/gen/plexum/provider/v1/provider_pb.js";
-import { streamTurn } from "../../../../src/host/provider-turn.js";
 import { createHclogLogger } from "../../../../src/log/hclog-logger.js";
 import { createServiceClient } from "../../../../src/plugin/grpc-client.js";
 import { implementService } from "../../../../src/plugin/grpc-service.js";
