@@ -3,7 +3,16 @@ import simpleImportSort from "eslint-plugin-simple-import-sort";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "src/gen/**", "node_modules/**", "coverage/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "src/gen/**",
+      "node_modules/**",
+      "coverage/**",
+      "packages/go-plugin/dist/**",
+      "packages/go-plugin/example/gen/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

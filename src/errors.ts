@@ -9,6 +9,8 @@ export type PluginErrorCode =
   | "PLUGIN_MISCONFIGURED"
   | "LISTEN_FAILED"
   | "TLS_SETUP_FAILED"
+  | "BROKER_TIMEOUT"
+  | "BROKER_FAILED"
   | "INTERNAL";
 
 const brand = Symbol.for("plexum.PluginError");

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Diagnostic_Severity,
   Message_Role,
@@ -13,9 +14,8 @@ import {
   type StartTurnSchema,
   type TurnEnd,
   TurnEnd_Outcome,
-} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+} from "../../internal/provider/provider-protocol.js";
 import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { renderEvent } from "./render-event.js";
 

@@ -7,7 +7,7 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
   type Usage,
-} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+} from "../../internal/provider/provider-protocol.js";
 
 function usageLine(usage: Usage | undefined): string {
   if (usage === undefined) return "n/a";

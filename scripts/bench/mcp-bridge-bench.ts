@@ -15,13 +15,13 @@ import { pino } from "pino";
 import { HostToolListener } from "../../internal/mcp/host-tool-listener.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Message_Role,
   ProviderPlugin,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { report, row } from "./report.js";
 
 interface BenchResults {

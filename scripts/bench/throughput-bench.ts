@@ -22,13 +22,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Message_Role,
   ProviderPlugin,
   RunTurnRequestSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { LaunchedPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { cpuMs, memoryMiB } from "./proc.js";
 import { type BenchRow, report, row, runs } from "./report.js";

@@ -16,12 +16,12 @@ import { Codex, type CodexOptions } from "@openai/codex-sdk";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { textReply } from "../../internal/mock-model/reply-builders.js";
 import { startResponsesServer } from "../../internal/mock-model/responses-server.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Message_Role,
   ProviderPlugin,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../../test/helpers/codex-bin.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";

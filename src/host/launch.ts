@@ -1,6 +1,7 @@
 // based on hashicorp/go-plugin client.go (Start, Kill) and grpc_client.go (newGRPCClient, Close).
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -9,9 +10,16 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 
 import { PluginError } from "../errors.js";
+import { GRPCBroker } from "../gen/plugin/grpc_broker_pb.js";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
 import { redactSecrets } from "../log/redact.js";
 import type { AutoMtlsCertificate } from "../plugin/auto-mtls.js";
+import {
+  type BrokerEndpoint,
+  createGrpcBroker,
+  createQueuedStreamer,
+  type GrpcBroker,
+} from "../plugin/broker.js";
 import {
   DEFAULT_MAX_PORT,
   DEFAULT_MIN_PORT,
@@ -24,6 +32,7 @@ import {
   PLUGIN_UNIX_SOCKET_GROUP,
 } from "../plugin/env.js";
 import { createServiceClient, type ServiceClient } from "../plugin/grpc-client.js";
+import { createGrpcMuxer, type Relay, startRelay } from "../plugin/grpc-mux.js";
 import { type HandshakeInfo, parseHandshakeLine } from "../plugin/handshake.js";
 
 /** Options for {@link launchPlugin}. */
@@ -47,6 +56,12 @@ export interface LaunchPluginOptions {
   handshakeTimeoutMs?: number;
   /** Generate a host certificate, pass it in `PLUGIN_CLIENT_CERT` and connect with mTLS. */
   autoMtls?: boolean;
+  /**
+   * Ask for go-plugin's multiplexed broker (`GRPCBrokerMultiplex`, go-plugin >= 1.6): sets
+   * `PLUGIN_MULTIPLEX_GRPC=true`, requires the plugin to answer `true` in handshake field 7, and
+   * carries every gRPC connection over one yamux session.
+   */
+  multiplex?: boolean;
   /** Sets `PLUGIN_UNIX_SOCKET_DIR`. */
   socketDir?: string;
   /** `PLUGIN_MIN_PORT`; default 10000. */
@@ -75,7 +90,10 @@ export interface LaunchedPlugin {
   process: ChildProcess;
   /** The parsed handshake line. */
   handshake: HandshakeInfo;
-  /** grpc-js target: `unix:/path` or `127.0.0.1:port`. */
+  /**
+   * grpc-js target: `unix:/path` or `127.0.0.1:port`; under multiplexing a private local socket
+   * whose connections are relayed as streams of the yamux session.
+   */
   address: string;
   /** Insecure, or mTLS trusting the plugin's certificate from handshake field 6. */
   credentials: grpc.ChannelCredentials;
@@ -83,6 +101,8 @@ export interface LaunchedPlugin {
   channelOptions: grpc.ChannelOptions;
   /** Creates a typed client for one of the plugin's services. */
   createClient<S extends DescService>(service: S): ServiceClient<S>;
+  /** The host's end of go-plugin's GRPCBroker; its stream to the plugin opens at launch. */
+  broker: GrpcBroker;
   /** Settles when the process exits, however that happens. */
   exited: Promise<PluginExit>;
   /**
@@ -170,6 +190,7 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
   };
   if (hostCertificate !== undefined) env[PLUGIN_CLIENT_CERT] = hostCertificate.certPem;
   if (options.socketDir !== undefined) env[PLUGIN_UNIX_SOCKET_DIR] = options.socketDir;
+  if (options.multiplex === true) env[PLUGIN_MULTIPLEX_GRPC] = "true";
 
   // stdin is not passed on: a plugin has no use for the host's terminal input.
   const child = spawn(options.path, options.args ?? [], {
@@ -279,8 +300,19 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     );
   }
 
+  // go-plugin's client.go: a host that asked for multiplexing refuses a plugin that cannot.
+  if (options.multiplex === true && handshake.multiplex !== true) {
+    fail(
+      new PluginError(
+        "HANDSHAKE_MALFORMED",
+        "client requested gRPC broker multiplexing but plugin does not support the feature",
+      ),
+    );
+  }
+
   let credentials = grpc.credentials.createInsecure();
   let channelOptions: grpc.ChannelOptions = {};
+  let brokerServerCredentials = grpc.ServerCredentials.createInsecure();
   if (hostCertificate !== undefined) {
     if (handshake.serverCert === undefined) {
       fail(
@@ -290,26 +322,72 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
         ),
       );
     }
-    const { createAutoMtlsClient } = await import("../plugin/auto-mtls.js");
+    const { createAutoMtlsClient, decodeCertificateField } = await import("../plugin/auto-mtls.js");
     try {
       ({ credentials, channelOptions } = createAutoMtlsClient(
         handshake.serverCert as string,
         hostCertificate,
       ));
+      // Brokered servers on the host: present the host's certificate, require the plugin's.
+      brokerServerCredentials = grpc.ServerCredentials.createSsl(
+        Buffer.from(decodeCertificateField(handshake.serverCert as string)),
+        [
+          {
+            cert_chain: Buffer.from(hostCertificate.certPem),
+            private_key: Buffer.from(hostCertificate.keyPem),
+          },
+        ],
+        true,
+      );
     } catch (error) {
       fail(PluginError.from(error, "TLS_SETUP_FAILED"));
     }
   }
 
-  const address = handshake.network === "unix" ? `unix:${handshake.address}` : handshake.address;
+  const pluginTarget =
+    handshake.network === "unix" ? `unix:${handshake.address}` : handshake.address;
+  let address = pluginTarget;
+  let mux: { relay: Relay; close(): void } | undefined;
+  const streamer = createQueuedStreamer();
+  const muxer = options.multiplex === true ? createGrpcMuxer() : undefined;
+  if (muxer !== undefined) {
+    try {
+      mux = await connectMultiplexed(handshake, muxer, env, options.logger);
+    } catch (error) {
+      fail(PluginError.from(error, "PLUGIN_START_FAILED"));
+    }
+    address = (mux as { relay: Relay }).relay.target;
+  }
+  const broker: BrokerEndpoint = createGrpcBroker({
+    streamer,
+    ...(muxer === undefined ? {} : { muxer }),
+    serverCredentials: brokerServerCredentials,
+    clientCredentials: credentials,
+    channelOptions,
+    env,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   const createClient = <S extends DescService>(service: S): ServiceClient<S> =>
     createServiceClient(service, address, credentials, channelOptions);
+
+  // Like go-plugin's newGRPCClient, open the broker stream right away; its errors only end it.
+  const brokerClient = createClient(GRPCBroker);
+  const brokerCall = brokerClient.startStream();
+  brokerCall.on("data", (message) => broker.receive(message));
+  brokerCall.on("error", () => streamer.detach());
+  brokerCall.on("end", () => streamer.detach());
+  streamer.attach((message) => brokerCall.write(message));
 
   let killing: Promise<PluginExit> | undefined;
   const kill = (): Promise<PluginExit> => {
     killing ??= (async () => {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       killStartedAt = performance.now();
+      // go-plugin's GRPCClient.Close: the broker first, then Shutdown.
+      streamer.detach();
+      brokerCall.cancel();
+      brokerClient.close();
+      await broker.close();
       const controller = createClient(GRPCController);
       try {
         await controller.shutdown({}, { deadline: Date.now() + KILL_GRACE_MS });
@@ -318,7 +396,9 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
       } finally {
         controller.close();
       }
-      if ((await Promise.race([exited, delay(KILL_GRACE_MS)])) === "timeout") {
+      const outcome = await Promise.race([exited, delay(KILL_GRACE_MS)]);
+      mux?.close();
+      if (outcome === "timeout") {
         child.kill("SIGKILL");
         const exit = await exited;
         // A SIGKILLed plugin cannot remove its socket.
@@ -337,7 +417,52 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     credentials,
     channelOptions,
     createClient,
+    broker,
     exited,
     kill,
+  };
+}
+
+// go-plugin's GRPCClientMuxer: one connection to the plugin carries a yamux session (we are its
+// client); every gRPC connection of ours becomes a stream of it through a local relay socket.
+async function connectMultiplexed(
+  handshake: HandshakeInfo,
+  muxer: ReturnType<typeof createGrpcMuxer>,
+  env: NodeJS.ProcessEnv,
+  logger: Logger | undefined,
+): Promise<{ relay: Relay; close(): void }> {
+  const { YamuxSession } = await import("../yamux/session.js");
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const connection =
+      handshake.network === "unix"
+        ? connect({ path: handshake.address })
+        : connect({
+            host: handshake.address.slice(0, handshake.address.lastIndexOf(":")),
+            port: Number(handshake.address.slice(handshake.address.lastIndexOf(":") + 1)),
+          });
+    connection.once("connect", () => {
+      connection.off("error", reject);
+      resolve(connection);
+    });
+    connection.once("error", reject);
+  });
+  if (handshake.network === "tcp") socket.setKeepAlive(true);
+  const session = new YamuxSession(socket, {
+    client: true,
+    onStream: (stream) => muxer.route(stream),
+    onClose: (error) => logger?.debug({ err: error }, "multiplexed connection closed"),
+  });
+  muxer.attach(session);
+  const relay = await startRelay(
+    () => Promise.resolve(session.open()),
+    { [PLUGIN_UNIX_SOCKET_DIR]: env[PLUGIN_UNIX_SOCKET_DIR] },
+    (error) => logger?.warn({ err: error }, "cannot open a multiplexed stream"),
+  );
+  return {
+    relay,
+    close: () => {
+      relay.stop();
+      session.close();
+    },
   };
 }

@@ -80,6 +80,8 @@ export interface AutoMtlsServer {
   credentials: grpc.ServerCredentials;
   /** This plugin's certificate for handshake field 6. */
   serverCert: string;
+  /** For brokered connections the plugin dials: present this certificate, trust the host's. */
+  client: AutoMtlsClient;
 }
 
 /**
@@ -102,11 +104,26 @@ export async function createAutoMtlsServer(clientCertPem: string): Promise<AutoM
       [{ cert_chain: Buffer.from(own.certPem), private_key: Buffer.from(own.keyPem) }],
       true,
     );
-    return { credentials, serverCert: encodeCertificateField(own.certDer) };
+    const client = grpc.credentials.createSsl(
+      Buffer.from(clientCertPem),
+      Buffer.from(own.keyPem),
+      Buffer.from(own.certPem),
+    );
+    return {
+      credentials,
+      serverCert: encodeCertificateField(own.certDer),
+      client: { credentials: client, channelOptions: localhostOptions },
+    };
   } catch (error) {
     throw new PluginError("TLS_SETUP_FAILED", "cannot use PLUGIN_CLIENT_CERT", { cause: error });
   }
 }
+
+// Verify the peer as `localhost` whatever the address, like go-plugin's `ServerName`.
+const localhostOptions: grpc.ChannelOptions = {
+  "grpc.ssl_target_name_override": "localhost",
+  "grpc.default_authority": "localhost",
+};
 
 /** Client side of AutoMTLS: credentials plus the channel options they need. */
 export interface AutoMtlsClient {
@@ -131,13 +148,7 @@ export function createAutoMtlsClient(
       Buffer.from(clientCertificate.keyPem),
       Buffer.from(clientCertificate.certPem),
     );
-    return {
-      credentials,
-      channelOptions: {
-        "grpc.ssl_target_name_override": "localhost",
-        "grpc.default_authority": "localhost",
-      },
-    };
+    return { credentials, channelOptions: localhostOptions };
   } catch (error) {
     throw new PluginError("TLS_SETUP_FAILED", "cannot build AutoMTLS client credentials", {
       cause: error,

@@ -49,20 +49,26 @@ export function checkMagicCookie(env: PluginEnv, key: string, value: string): bo
  * `PLUGIN_PROTOCOL_VERSIONS` list and in `supported`. With no overlap (or no list) it returns the
  * lowest supported version, as go-plugin does, so that the host reports the mismatch.
  *
- * go-plugin hosts write plain integers (`1,2`); a `v` prefix and blanks are tolerated, and entries
- * that are not integers are skipped.
+ * Entries are read like go-plugin's `strconv.Atoi`: an optional sign and decimal digits, nothing
+ * else (go-plugin hosts write `1,2`). Every other entry is skipped and passed to `onInvalidEntry`,
+ * where go-plugin prints "server sent invalid plugin version". An unset or empty variable offers
+ * nothing and reports nothing.
  */
 export function negotiateProtocolVersion(
   envValue: string | undefined,
   supported: readonly number[],
+  onInvalidEntry?: (entry: string) => void,
 ): number {
   if (supported.length === 0) {
     throw new PluginError("PLUGIN_MISCONFIGURED", "no app protocol versions configured");
   }
   const offered = new Set<number>();
-  for (const entry of (envValue ?? "").split(",")) {
-    const match = /^\s*[vV]?(\d+)\s*$/.exec(entry);
-    if (match?.[1] !== undefined) offered.add(Number(match[1]));
+  if (envValue !== undefined && envValue !== "") {
+    for (const entry of envValue.split(",")) {
+      const value = /^[+-]?\d+$/.test(entry) ? Number(entry) : Number.NaN;
+      if (Number.isSafeInteger(value)) offered.add(value);
+      else onInvalidEntry?.(entry);
+    }
   }
   const ordered = [...supported].sort((a, b) => b - a);
   return ordered.find((version) => offered.has(version)) ?? (ordered.at(-1) as number);
@@ -100,8 +106,8 @@ export function formatHandshakeLine(info: HandshakeInfo): string {
   return fields.join("|");
 }
 
-// Go's strconv.ParseBool, which go-plugin uses for field 7.
-function parseGoBool(text: string): boolean | undefined {
+/** Go's `strconv.ParseBool`, which go-plugin uses for field 7 and `PLUGIN_MULTIPLEX_GRPC`. */
+export function parseGoBool(text: string): boolean | undefined {
   if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
   return undefined;

@@ -10,7 +10,7 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server as NetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -121,14 +121,53 @@ export function parsePortRange(env: PluginEnv): { min: number; max: number } {
   return { min, max };
 }
 
-function bind(
-  server: grpc.Server,
-  target: string,
-  credentials: grpc.ServerCredentials,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(target, credentials, (error, port) => (error ? reject(error) : resolve(port)));
-  });
+/**
+ * What {@link bindListener} binds: a grpc-js server, or a plain `net.Server` (the multiplexed
+ * broker accepts the host's one connection itself). Targets are grpc-js style: `unix:/path` or
+ * `127.0.0.1:port`.
+ */
+export interface Bindable {
+  bind(target: string): Promise<void>;
+  unbind(target: string): void;
+}
+
+/** A grpc-js server with its credentials, as a {@link Bindable}. */
+export function grpcBindable(server: grpc.Server, credentials: grpc.ServerCredentials): Bindable {
+  return {
+    bind: (target) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(target, credentials, (error) => (error ? reject(error) : resolve()));
+      }),
+    unbind: (target) => server.unbind(target),
+  };
+}
+
+/** A `net.Server` as a {@link Bindable}; it can be bound once. */
+export function netBindable(server: NetServer): Bindable {
+  return {
+    bind: (target) =>
+      new Promise((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        server.once("error", onError);
+        const listening = (): void => {
+          server.off("error", onError);
+          resolve();
+        };
+        if (target.startsWith("unix:")) server.listen({ path: target.slice(5) }, listening);
+        else {
+          const colon = target.lastIndexOf(":");
+          server.listen(
+            {
+              host: target.slice(0, colon),
+              port: Number(target.slice(colon + 1)),
+              exclusive: true,
+            },
+            listening,
+          );
+        }
+      }),
+    unbind: () => server.close(),
+  };
 }
 
 // grpc-js logs every failed bind as an error, so probe quietly with a plain socket first.
@@ -182,8 +221,7 @@ function restrictSocket(path: string, group: string | undefined, logger?: Logger
 }
 
 async function bindUnix(
-  server: grpc.Server,
-  credentials: grpc.ServerCredentials,
+  server: Bindable,
   env: PluginEnv,
   logger?: Logger,
 ): Promise<PluginListener | undefined> {
@@ -200,7 +238,7 @@ async function bindUnix(
   }
   const target = `unix:${path}`;
   try {
-    await bind(server, target, credentials);
+    await server.bind(target);
   } catch (error) {
     if (!isAddressError(error)) throw PluginError.from(error, "LISTEN_FAILED");
     logger?.debug({ path, err: error }, "cannot bind unix socket, falling back to TCP");
@@ -216,18 +254,13 @@ async function bindUnix(
   return { network: "unix", address: path, target, cleanup: () => removeSocket(path) };
 }
 
-async function bindTcp(
-  server: grpc.Server,
-  credentials: grpc.ServerCredentials,
-  env: PluginEnv,
-  logger?: Logger,
-): Promise<PluginListener> {
+async function bindTcp(server: Bindable, env: PluginEnv, logger?: Logger): Promise<PluginListener> {
   const { min, max } = parsePortRange(env);
   for (let port = min; port <= max; port++) {
     if (!(await isPortFree(port))) continue;
     const address = `127.0.0.1:${port}`;
     try {
-      await bind(server, address, credentials);
+      await server.bind(address);
     } catch (error) {
       // Anything but a lost race for the port would fail on every other port too.
       if (!isAddressError(error)) throw PluginError.from(error, "LISTEN_FAILED");
@@ -252,10 +285,18 @@ export async function bindPluginListener(
   credentials: grpc.ServerCredentials,
   options: BindPluginListenerOptions,
 ): Promise<PluginListener> {
+  return bindListener(grpcBindable(server, credentials), options);
+}
+
+/** {@link bindPluginListener} for any {@link Bindable}. */
+export async function bindListener(
+  server: Bindable,
+  options: BindPluginListenerOptions,
+): Promise<PluginListener> {
   const { env, logger } = options;
   if (options.network !== "tcp") {
-    const unix = await bindUnix(server, credentials, env, logger);
+    const unix = await bindUnix(server, env, logger);
     if (unix !== undefined) return unix;
   }
-  return bindTcp(server, credentials, env, logger);
+  return bindTcp(server, env, logger);
 }

@@ -1,5 +1,6 @@
 // based on hashicorp/go-plugin server.go (Serve) and grpc_server.go.
 import { writeSync } from "node:fs";
+import { createServer } from "node:net";
 import { format } from "node:util";
 
 import * as grpc from "@grpc/grpc-js";
@@ -12,7 +13,12 @@ import { GRPCBroker } from "../gen/plugin/grpc_broker_pb.js";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
 import { GRPCStdio } from "../gen/plugin/grpc_stdio_pb.js";
 import { createHclogLogger } from "../log/hclog-logger.js";
-import { createBrokerImplementation } from "./broker.js";
+import {
+  createBrokerImplementation,
+  createGrpcBroker,
+  createQueuedStreamer,
+  type GrpcBroker,
+} from "./broker.js";
 import { createControllerImplementation } from "./controller.js";
 import {
   PLUGIN_CLIENT_CERT,
@@ -20,6 +26,7 @@ import {
   PLUGIN_PROTOCOL_VERSIONS,
   type PluginEnv,
 } from "./env.js";
+import { createGrpcMuxer, type GrpcMuxer } from "./grpc-mux.js";
 import { createServiceDefinition, type ServiceRegistration } from "./grpc-service.js";
 import {
   checkMagicCookie,
@@ -28,10 +35,11 @@ import {
   type HandshakeNetwork,
   negotiateProtocolVersion,
   NOT_A_PLUGIN_MESSAGE,
+  parseGoBool,
 } from "./handshake.js";
 import { createHealthImplementation } from "./health.js";
 import { watchHost } from "./host-watch.js";
-import { bindPluginListener, type PluginListener } from "./listen.js";
+import { bindListener, grpcBindable, netBindable, type PluginListener } from "./listen.js";
 import { createOpenStreams } from "./open-streams.js";
 import { createStdioImplementation } from "./stdio.js";
 
@@ -84,6 +92,13 @@ export interface ServePluginResult {
   target: string;
   /** The negotiated app protocol version (handshake field 2). */
   protocolVersion: number;
+  /**
+   * Whether the host asked for go-plugin's multiplexed broker (`PLUGIN_MULTIPLEX_GRPC`); then the
+   * listener speaks yamux and {@link target} is not dialable by a plain gRPC client.
+   */
+  multiplexed: boolean;
+  /** go-plugin's GRPCBroker: extra connections to and from the host, by service id. */
+  broker: GrpcBroker;
   /** Handshake field 6 under AutoMTLS, else undefined. */
   serverCert: string | undefined;
   /** Settles once the server has stopped, with the reason (undefined after {@link close}). */
@@ -151,6 +166,39 @@ function loggerStream(logger: Logger): NodeJS.EventEmitter[] {
     : [];
 }
 
+// go-plugin's GRPCServerMuxer: the host's first connection carries a yamux session whose streams
+// are all the gRPC connections; the listener accepts nothing after it.
+async function listenMultiplexed(
+  muxer: GrpcMuxer,
+  env: PluginEnv,
+  logger: Logger,
+): Promise<{ listener: PluginListener; close(): void }> {
+  const { YamuxSession } = await import("../yamux/session.js");
+  let session: InstanceType<typeof YamuxSession> | undefined;
+  const netServer = createServer((socket) => {
+    if (session !== undefined) {
+      logger.debug("refusing a second connection to the multiplexed listener");
+      socket.destroy();
+      return;
+    }
+    logger.debug("multiplexed connection accepted");
+    session = new YamuxSession(socket, {
+      client: false,
+      onStream: (stream) => muxer.route(stream),
+      onClose: (error) => logger.debug({ err: error }, "multiplexed connection closed"),
+    });
+    muxer.attach(session);
+  });
+  const listener = await bindListener(netBindable(netServer), { env, logger });
+  return {
+    listener,
+    close: () => {
+      session?.close();
+      netServer.close();
+    },
+  };
+}
+
 /**
  * Serves a go-plugin gRPC plugin; the one entry point for plugin binaries.
  *
@@ -189,24 +237,50 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
 
   let server: grpc.Server | undefined;
   let listener: PluginListener | undefined;
+  let mux: Awaited<ReturnType<typeof listenMultiplexed>> | undefined;
   try {
     if (!test) routeGrpcLogs(logger);
     const protocolVersion = negotiateProtocolVersion(
       env[PLUGIN_PROTOCOL_VERSIONS],
       appProtocolVersions,
+      // go-plugin's server prints "server sent invalid plugin version" and goes on.
+      (entry) => logger.warn({ version: entry }, "server sent invalid plugin version"),
     );
 
     let credentials = grpc.ServerCredentials.createInsecure();
+    let clientCredentials = grpc.credentials.createInsecure();
+    let channelOptions: grpc.ChannelOptions = {};
     let serverCert: string | undefined;
     const clientCert = env[PLUGIN_CLIENT_CERT];
     if (clientCert !== undefined && clientCert !== "") {
       const { createAutoMtlsServer } = await import("./auto-mtls.js");
-      ({ credentials, serverCert } = await createAutoMtlsServer(clientCert));
+      const mtls = await createAutoMtlsServer(clientCert);
+      ({ credentials, serverCert } = mtls);
+      ({ credentials: clientCredentials, channelOptions } = mtls.client);
     }
+    // As go-plugin's server: multiplex when the variable parses as true; announce field 7 whenever
+    // it is set at all (older hosts would read a 7th field as part of the 6th).
+    const multiplexSetting = env[PLUGIN_MULTIPLEX_GRPC] ?? "";
+    const multiplexed = parseGoBool(multiplexSetting) === true;
 
     const plugin = new grpc.Server(unlimitedMessages);
     server = plugin;
     const streams = createOpenStreams();
+    let muxer: GrpcMuxer | undefined;
+    if (multiplexed) {
+      const injector = plugin.createConnectionInjector(credentials);
+      muxer = createGrpcMuxer((connection) => injector.injectConnection(connection));
+    }
+    const streamer = createQueuedStreamer();
+    const broker = createGrpcBroker({
+      streamer,
+      ...(muxer === undefined ? {} : { muxer }),
+      serverCredentials: credentials,
+      clientCredentials,
+      channelOptions,
+      env,
+      logger,
+    });
     let shutdownStarted: Promise<void> | undefined;
     let resolveClosed: (reason: ShutdownReason | undefined) => void = () => {};
     const closed = new Promise<ShutdownReason | undefined>((resolve) => {
@@ -240,7 +314,9 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
           if (outcome === "timeout") logger.warn({ timeout_ms: bound }, "onShutdown timed out");
         }
         streams.endAll();
+        await broker.close();
         await stopServer(plugin);
+        mux?.close();
         listener?.cleanup();
         resolveClosed(reason);
         if (!test) process.exit(0);
@@ -256,13 +332,18 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
     plugin.addService(createServiceDefinition(GRPCStdio), createStdioImplementation(streams));
     plugin.addService(
       createServiceDefinition(GRPCBroker),
-      createBrokerImplementation(streams, logger),
+      createBrokerImplementation(streams, streamer, broker),
     );
     for (const { service, implementation } of options.services ?? []) {
       plugin.addService(createServiceDefinition(service), implementation);
     }
 
-    listener = await bindPluginListener(plugin, credentials, { env, logger });
+    if (muxer === undefined) {
+      listener = await bindListener(grpcBindable(plugin, credentials), { env, logger });
+    } else {
+      mux = await listenMultiplexed(muxer, env, logger);
+      listener = mux.listener;
+    }
     const bound = listener;
 
     if (!test) {
@@ -271,7 +352,6 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       process.on("SIGINT", () => logger.debug("plugin received interrupt signal, ignoring"));
       process.on("SIGTERM", () => void shutdown("sigterm"));
 
-      const multiplexRequested = env[PLUGIN_MULTIPLEX_GRPC] !== undefined;
       const line = formatHandshakeLine({
         coreVersion: CORE_PROTOCOL_VERSION,
         appVersion: protocolVersion,
@@ -279,8 +359,7 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
         address: bound.address,
         protocol: "grpc",
         ...(serverCert === undefined ? {} : { serverCert }),
-        // Broker multiplexing is not implemented, so a host that requires it is told so.
-        ...(multiplexRequested ? { multiplex: false } : {}),
+        ...(multiplexSetting === "" ? {} : { multiplex: multiplexed }),
       });
       if (options.stdout === undefined) writeLineSync(1, `${line}\n`);
       else options.stdout.write(`${line}\n`);
@@ -304,12 +383,15 @@ export async function servePlugin(options: ServePluginOptions): Promise<ServePlu
       address: bound.address,
       target: bound.target,
       protocolVersion,
+      multiplexed,
+      broker,
       serverCert,
       closed,
       close: () => shutdown(undefined),
     };
   } catch (error) {
     server?.forceShutdown();
+    mux?.close();
     listener?.cleanup();
     const failure = PluginError.from(error);
     if (test) throw failure;

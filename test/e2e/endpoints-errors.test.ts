@@ -23,6 +23,7 @@ import {
 } from "../../internal/mock-model/reply-builders.js";
 import { lastInputItem, lastUserPrompt } from "../../internal/mock-model/request-input.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import { findRolloutFile } from "../../internal/rollout/rollout-locator.js";
 import {
   ErrorClass,
@@ -36,7 +37,6 @@ import {
   type Usage,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";

@@ -18,6 +18,7 @@ import { lastUserPrompt } from "../../internal/mock-model/request-input.js";
 import { startResponsesServer } from "../../internal/mock-model/responses-server.js";
 import { LEDGER_DIR_NAME } from "../../internal/proc/process-ledger.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Health,
   HealthCheckResponse_ServingStatus,
@@ -29,7 +30,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import { createServiceClient } from "../../src/plugin/grpc-client.js";
 import { parseHandshakeLine } from "../../src/plugin/handshake.js";
 import { fakeCodex, isAlive, writeFakeControl } from "../helpers/fake-codex.js";

@@ -29,6 +29,7 @@ import {
   lastUserPrompt,
   toolOutputFor,
 } from "../../internal/mock-model/request-input.js";
+import { type HostToolAnswer, streamTurn } from "../../internal/provider/provider-client.js";
 import {
   type HostToolCall,
   Message_Role,
@@ -36,7 +37,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { type HostToolAnswer, streamTurn } from "../../src/host/provider-turn.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 import { createTempDirs } from "../helpers/temp-dirs.js";

@@ -43,12 +43,14 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The plugin contract shared with the Plexum daemon.
+// The plugin contract shared with the Plexum daemon; -cookie-key, -cookie-value and -greet load the
+// SDK package's example plugin instead (example.greeter.v1.GreeterService).
 const (
 	cookieKey     = "PLEXUM_PLUGIN_COOKIE"
 	cookieValue   = "plexum-provider-9c1e4b7a"
 	pluginName    = "provider"
 	getInfoMethod = "/plexum.provider.v1.ProviderPlugin/GetInfo"
+	greetMethod   = "/example.greeter.v1.GreeterService/Greet"
 	stdioMethod   = "/plugin.GRPCStdio/StreamStdio"
 	brokerMethod  = "/plugin.GRPCBroker/StartStream"
 	hostName      = "go-host"
@@ -152,6 +154,7 @@ type summary struct {
 	Ping         string            `json:"ping,omitempty"`
 	HealthStatus string            `json:"health_status,omitempty"`
 	GetInfo      *getInfo          `json:"getinfo,omitempty"`
+	Greet        string            `json:"greet,omitempty"`
 	Negotiated   int               `json:"negotiated"`
 	Versions     []int             `json:"versions"`
 	AutoMTLS     bool              `json:"automtls"`
@@ -172,6 +175,9 @@ type summary struct {
 	PluginLog    *pluginLogSummary `json:"plugin_log"`
 	Stdout       *stdoutSummary    `json:"stdout,omitempty"`
 }
+
+// greetName, when set by -greet, replaces the GetInfo call with GreeterService/Greet.
+var greetName string
 
 var (
 	emitOnce sync.Once
@@ -599,6 +605,9 @@ func main() {
 	probeWait := flag.Duration("probe-wait", 200*time.Millisecond, "how long the stdio/broker probes wait")
 	watchdog := flag.Duration("watchdog", 60*time.Second, "abort everything after this long")
 	stdoutTap := flag.Bool("stdout-tap", false, "run the plugin through a shim that records its whole stdout")
+	key := flag.String("cookie-key", cookieKey, "magic cookie variable")
+	value := flag.String("cookie-value", cookieValue, "magic cookie value")
+	flag.StringVar(&greetName, "greet", "", "call GreeterService/Greet with this name instead of GetInfo")
 	flag.Parse()
 
 	sum := &summary{AutoMTLS: *autoMTLS}
@@ -664,8 +673,8 @@ func main() {
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig: plugin.HandshakeConfig{
 			ProtocolVersion:  uint(versions[0]),
-			MagicCookieKey:   cookieKey,
-			MagicCookieValue: cookieValue,
+			MagicCookieKey:   *key,
+			MagicCookieValue: *value,
 		},
 		VersionedPlugins: versioned,
 		Cmd:              cmd,
@@ -799,6 +808,26 @@ func run(client *plugin.Client, cfg *plugin.ClientConfig, sum *summary,
 	var resp []byte
 	ctx, cancel = context.WithTimeout(context.Background(), rpcTimeout)
 	t = time.Now()
+	if greetName != "" {
+		req := append([]byte{0x0a, byte(len(greetName))}, greetName...)
+		err = conn.Invoke(ctx, greetMethod, req, &resp, grpc.ForceCodec(rawCodec{}), grpc.Peer(&p))
+		cancel()
+		if err != nil {
+			fail("greet", err)
+			return false
+		}
+		err = walkFields(resp, func(num int, wt int, v uint64, data []byte) error {
+			if num == 1 && wt == 2 {
+				sum.Greet = string(data)
+			}
+			return nil
+		})
+		if err != nil {
+			fail("greet", fmt.Errorf("decoding GreetResponse: %v", err))
+			return false
+		}
+		return true
+	}
 	err = conn.Invoke(ctx, getInfoMethod, []byte{}, &resp, grpc.ForceCodec(rawCodec{}), grpc.Peer(&p))
 	sum.Timings.GetInfoMs = ms(time.Since(t))
 	cancel()

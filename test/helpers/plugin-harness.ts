@@ -14,6 +14,7 @@ import {
   startResponsesServer,
 } from "../../internal/mock-model/responses-server.js";
 import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
+import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   type ImageSchema,
   Message_Role,
@@ -23,7 +24,6 @@ import {
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
-import { streamTurn } from "../../src/host/provider-turn.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 
 /** The built plugin executable; e2e tests need `npm run build` first (npm test does it). */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file plugin/grpc_stdio.proto.
  */
 export const file_plugin_grpc_stdio: GenFile = /*@__PURE__*/
-  fileDesc("ChdwbHVnaW4vZ3JwY19zdGRpby5wcm90bxIGcGx1Z2luInUKCVN0ZGlvRGF0YRIqCgdjaGFubmVsGAEgASgOMhkucGx1Z2luLlN0ZGlvRGF0YS5DaGFubmVsEgwKBGRhdGEYAiABKAwiLgoHQ2hhbm5lbBILCgdJTlZBTElEEAASCgoGU1RET1VUEAESCgoGU1RERVJSEAIyRwoJR1JQQ1N0ZGlvEjoKC1N0cmVhbVN0ZGlvEhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5GhEucGx1Z2luLlN0ZGlvRGF0YTABYgZwcm90bzM", [file_google_protobuf_empty]);
+  fileDesc("ChdwbHVnaW4vZ3JwY19zdGRpby5wcm90bxIGcGx1Z2luInUKCVN0ZGlvRGF0YRIqCgdjaGFubmVsGAEgASgOMhkucGx1Z2luLlN0ZGlvRGF0YS5DaGFubmVsEgwKBGRhdGEYAiABKAwiLgoHQ2hhbm5lbBILCgdJTlZBTElEEAASCgoGU1RET1VUEAESCgoGU1RERVJSEAIyRwoJR1JQQ1N0ZGlvEjoKC1N0cmVhbVN0ZGlvEhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5GhEucGx1Z2luLlN0ZGlvRGF0YTABQgpaCC4vcGx1Z2luYgZwcm90bzM", [file_google_protobuf_empty]);
 
 /**
  * @generated from message plugin.StdioData

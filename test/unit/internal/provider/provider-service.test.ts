@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import { CodexProviderCore } from "../../../../internal/app/codex-provider-core.js";
 import { systemClock } from "../../../../internal/core/clock.js";
+import { streamTurn } from "../../../../internal/provider/provider-client.js";
 import { ProviderService } from "../../../../internal/provider/provider-service.js";
 import type { BackendExit, CodexBackend } from "../../../../internal/turn/codex-backend.js";
 import { TurnEngine } from "../../../../internal/turn/turn-engine.js";
@@ -18,7 +19,6 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../../../src/gen/plexum/provider/v1/provider_pb.js";
-import { streamTurn } from "../../../../src/host/provider-turn.js";
 import { createHclogLogger } from "../../../../src/log/hclog-logger.js";
 import { createServiceClient } from "../../../../src/plugin/grpc-client.js";
 import { servePlugin, type ServePluginResult } from "../../../../src/plugin/serve.js";

@@ -44,8 +44,19 @@ describe("negotiateProtocolVersion", () => {
     expect(negotiateProtocolVersion("1", [1, 2])).toBe(1);
   });
 
-  it("tolerates a v prefix, blanks and garbage entries", () => {
-    expect(negotiateProtocolVersion(" v1 , v2,x,", [1, 2, 3])).toBe(2);
+  it("reads entries as go-plugin's strconv.Atoi does and reports each one it skips", () => {
+    const invalid: string[] = [];
+    const onInvalid = (entry: string): void => void invalid.push(entry);
+    expect(negotiateProtocolVersion("+1,02,x, 3,v3,,3.0", [1, 2, 3], onInvalid)).toBe(2);
+    expect(invalid).toEqual(["x", " 3", "v3", "", "3.0"]);
+  });
+
+  it("reports nothing for an unset or empty list", () => {
+    const invalid: string[] = [];
+    const onInvalid = (entry: string): void => void invalid.push(entry);
+    expect(negotiateProtocolVersion(undefined, [1], onInvalid)).toBe(1);
+    expect(negotiateProtocolVersion("", [1], onInvalid)).toBe(1);
+    expect(invalid).toEqual([]);
   });
 
   it("announces the lowest supported version when nothing matches or nothing is offered", () => {

@@ -146,11 +146,30 @@ describe("the plugin binary with its magic cookie", () => {
     expect(await plugin.firstLine).toMatch(/^1\|2\|unix\|/);
   });
 
-  it("writes a 7th field only when PLUGIN_MULTIPLEX_GRPC is set", async () => {
-    const plugin = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "true" }));
-    const line = await plugin.firstLine;
-    expect(line).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|false\n$/);
+  it("warns in hclog about each entry of PLUGIN_PROTOCOL_VERSIONS that is not an integer", async () => {
+    const plugin = start(pluginEnv({ PLUGIN_PROTOCOL_VERSIONS: "x,2,v1" }));
+    expect(await plugin.firstLine).toMatch(/^1\|2\|unix\|/);
+    plugin.child.kill("SIGTERM");
+    await plugin.exit;
+    const warnings = records(plugin.stderr()).filter(
+      (record) => record["@message"] === "server sent invalid plugin version",
+    );
+    expect(warnings.map((record) => [record["@level"], record["version"]])).toEqual([
+      ["warn", "x"],
+      ["warn", "v1"],
+    ]);
+  });
+
+  it("writes a 7th field only when PLUGIN_MULTIPLEX_GRPC is set: whether it multiplexes", async () => {
+    const yes = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "true" }));
+    const line = await yes.firstLine;
+    expect(line).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|true\n$/);
     expect(line.split("|")).toHaveLength(7);
+    // go-plugin multiplexes when the value parses as true; anything else serves plain gRPC.
+    const no = start(pluginEnv({ PLUGIN_MULTIPLEX_GRPC: "0" }));
+    const plain = await no.firstLine;
+    expect(plain).toMatch(/^1\|1\|unix\|\/[^|]+\|grpc\|\|false\n$/);
+    expect(await healthCheck(`unix:${plain.split("|")[3]}`)).toBe(ServingStatus.SERVING);
   });
 
   it("falls back to loopback TCP in the host's port range when no unix socket can be made", async () => {

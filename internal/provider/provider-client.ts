@@ -1,3 +1,4 @@
+// The Plexum RunTurn client the dev host, tests and benchmarks use: application code, not SDK.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 
 import type {
@@ -6,8 +7,8 @@ import type {
   RunTurnResponse,
   StartTurnSchema,
   TurnEvent,
-} from "../gen/plexum/provider/v1/provider_pb.js";
-import type { ServiceClient } from "../plugin/grpc-client.js";
+} from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 
 /** The host's answer to a host tool call; the request id is filled in by {@link streamTurn}. */
 export interface HostToolAnswer {
