@@ -3,17 +3,18 @@
 // tools and forwards calls; each call goes out to the host as an event and comes back through
 // answer(). Every call gets exactly one result: the host's, a timeout, or the turn's end.
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { chmod, lstat, unlink } from "node:fs/promises";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { chmod, unlink } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 
 import type { Logger } from "pino";
 
 import { AppError } from "../core/app-error.js";
+import { waitAtMost } from "../core/delay.js";
 import type { FrameError } from "./frame.js";
 import { encodeFrame, FrameDecoder } from "./frame.js";
 import { type HostToolSpec } from "./host-tools.js";
+import { removeStaleSocket } from "./socket-file.js";
 import { ensureSocketDir } from "./socket-path.js";
 import {
   type BridgeMessage,
@@ -59,7 +60,6 @@ export interface HostToolListenerOptions {
 const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 // A refused or closing connection gets this long to read its last frame before it is destroyed.
 const LINGER_MS = 1000;
-const STALE_PROBE_MS = 500;
 
 interface Connection {
   readonly socket: Socket;
@@ -176,15 +176,7 @@ export class HostToolListener {
       });
     }
     for (const connection of this.#connections) this.#endConnection(connection);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      serverClosed,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, LINGER_MS + 100);
-        timer.unref();
-      }),
-    ]);
-    clearTimeout(timer);
+    await waitAtMost(serverClosed, LINGER_MS + 100);
     this.#logger.debug({ reason }, "host-tool socket closed");
   }
 
@@ -419,44 +411,4 @@ function contentOf(answer: HostToolAnswer): ContentBlock[] | string {
 
 function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
-}
-
-// A socket file whose listener died (plugin killed) blocks listen() with EADDRINUSE. It is removed
-// when nothing answers on it; a live listener means another process serves this agent.
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) {
-    throw new AppError(
-      "MCP_SOCKET_UNAVAILABLE",
-      `${path} exists and is not a socket; remove it so the plugin can listen there`,
-    );
-  }
-  if (await isListening(path)) {
-    throw new AppError(
-      "MCP_SOCKET_UNAVAILABLE",
-      `another process already listens on the host-tool socket ${path}; ` +
-        "is a second plugin running turns for the same agent?",
-    );
-  }
-  await unlink(path).catch(() => undefined);
-}
-
-async function isListening(path: string): Promise<boolean> {
-  const socket = createConnection(path);
-  socket.unref();
-  const timer = setTimeout(() => socket.destroy(new Error("probe timeout")), STALE_PROBE_MS);
-  try {
-    await once(socket, "connect");
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-    socket.destroy();
-  }
 }

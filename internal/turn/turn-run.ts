@@ -29,13 +29,13 @@ import type {
 import { checkStructuredOutput } from "./output-schema.js";
 import { redactEvent } from "./redact-event.js";
 import { ThreadSession } from "./thread-session.js";
+import { TurnControl } from "./turn-control.js";
 import { brokenTurn, failedBeforeCodex, turnEnd, type TurnEndFields } from "./turn-end.js";
-import { decideOutcome, type StopCause } from "./turn-outcome.js";
+import { decideOutcome } from "./turn-outcome.js";
 import { planTurn, type TurnPlan } from "./turn-plan.js";
 import type { TurnRequest } from "./turn-request.js";
 import { TurnRollout } from "./turn-rollout.js";
 import { finishTurnDiff, prepareTurnSetup, type TurnSetup } from "./turn-setup.js";
-import { TurnWatchdog } from "./turn-watchdog.js";
 
 /** What a turn uses besides its request; the engine's, for one config. */
 export interface TurnRunDeps {
@@ -83,18 +83,13 @@ export class TurnRun {
   #setup: TurnSetup | undefined;
   #session: ThreadSession | undefined;
   #rollout: TurnRollout | undefined;
-  #watchdog: TurnWatchdog | undefined;
-  /** Stops the codex run in progress; undefined while none runs. */
-  #stopRun: ((cause: StopCause) => void) | undefined;
-  #stopCause: StopCause | undefined;
+  #control: TurnControl | undefined;
   /** Settles when the last codex run has exited. */
   #exited: Promise<unknown> = Promise.resolve();
   #codexStarted = false;
-  #exitGraceTimer: NodeJS.Timeout | undefined;
   #ended = false;
   // thread_lost_policy "fail" stopped codex: nothing more of its output is forwarded.
   #discard = false;
-  #lastRetryNotice: string | undefined;
   #completed = false;
   #failure: TurnError | undefined;
   #turnUsage: Usage | undefined;
@@ -117,7 +112,7 @@ export class TurnRun {
     } catch (error) {
       if (this.#ended) throw error;
       this.#logger.error({ err: error }, "turn failed inside the plugin");
-      this.#stopRun?.({ kind: "consumer", message: "plugin error" });
+      this.#control?.interrupt({ kind: "consumer", message: "plugin error" });
       await this.#exited;
       yield this.#redact(
         brokenTurn(error, {
@@ -129,11 +124,11 @@ export class TurnRun {
       );
       this.#ended = true;
     } finally {
-      this.#watchdog?.stop();
-      clearTimeout(this.#exitGraceTimer);
       // The consumer stopped early, or a bug threw: the process must not outlive the turn.
-      if (!this.#ended)
-        this.#stopRun?.({ kind: "consumer", message: "the consumer stopped reading" });
+      if (!this.#ended) {
+        this.#control?.interrupt({ kind: "consumer", message: "the consumer stopped reading" });
+      }
+      this.#control?.finish();
       await this.#hostTools?.close("the turn ended");
       this.#slot.markStopping();
       // codex has read the images and the schema by then; the agent's next turn waits for this.
@@ -147,12 +142,19 @@ export class TurnRun {
     if (!planned.ok) return yield this.#failedEarly(planned.error);
     const plan = planned.plan;
     this.#plan = plan;
-    const signal = this.#slot.signal;
-    if (signal.aborted) {
-      const cause = abortCause(signal.reason);
-      return yield [
-        this.#end({ outcome: "cancelled", message: `${cause.message} before codex started` }),
-      ];
+    const control = new TurnControl({
+      turnMs: plan.turnTimeoutMs,
+      idleMs: plan.idleTimeoutMs,
+      firstEventMs: plan.firstEventTimeoutMs,
+      signal: this.#slot.signal,
+      exitGraceMs: this.#deps.exitGraceMs,
+      logger: this.#logger,
+    });
+    this.#control = control;
+    const cancelled = control.hostCause();
+    if (cancelled !== undefined) {
+      const message = `${cancelled.message} before codex started`;
+      return yield [this.#end({ outcome: "cancelled", message })];
     }
     // A previous turn of the agent may still be winding down, or its rollout being rewritten.
     await this.#slot.ready();
@@ -181,53 +183,35 @@ export class TurnRun {
   async *#runCodex(): AsyncGenerator<EventBatch, boolean, undefined> {
     const session = this.#session as ThreadSession;
     const rollout = this.#rollout as TurnRollout;
+    const control = this.#control as TurnControl;
     // A bound fired between two runs: the next one does not start.
-    if (this.#stopCause !== undefined) {
+    if (control.cause !== undefined) {
       yield* singly(this.#finish(NOT_STARTED));
       return false;
     }
     const run = this.#codexRun();
-    this.#startWatchdog();
-    const controller = new AbortController();
-    this.#stopRun = (cause) => {
-      this.#stopCause ??= cause;
-      controller.abort(cause);
-    };
-    const signal = this.#slot.signal;
-    const onAbort = (): void => this.#stopRun?.(abortCause(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    // The signal may have fired while the thread state was loading.
-    if (signal.aborted) onAbort();
-    const started = this.#deps.backend.start(run, controller.signal);
+    const started = this.#deps.backend.start(run, control.beginRun());
     this.#codexStarted = true;
     this.#exited = started.exit;
-    try {
-      let lastPoll = Number.NEGATIVE_INFINITY;
-      for await (const batch of started.batches) {
-        yield* this.#forward(batch.events);
-        // Tool calls codex has written to its rollout by now, with their real call ids. Each read
-        // costs a few file operations, so while codex floods its output (more is already
-        // buffered) the rollout is read at most every ROLLOUT_POLL_MS; once codex pauses, at once.
-        const now = performance.now();
-        if (!this.#discard && (batch.caughtUp || now - lastPoll >= ROLLOUT_POLL_MS)) {
-          lastPoll = now;
-          yield* this.#held(rollout.poll());
-        }
+    let lastPoll = Number.NEGATIVE_INFINITY;
+    for await (const batch of started.batches) {
+      yield* this.#forward(batch.events);
+      // Tool calls codex has written to its rollout by now, with their real call ids. Each read
+      // costs a few file operations, so while codex floods its output (more is already buffered)
+      // the rollout is read at most every ROLLOUT_POLL_MS; once codex pauses, at once.
+      const now = performance.now();
+      if (!this.#discard && (batch.caughtUp || now - lastPoll >= ROLLOUT_POLL_MS)) {
+        lastPoll = now;
+        yield* this.#held(rollout.poll());
       }
-      const exit = await started.exit;
-      // Nothing may stop (or blame) a run that is over; the wall clock keeps running.
-      this.#stopRun = undefined;
-      this.#watchdog?.settle();
-      if (yield* singly(this.#resumeFailed(exit))) return true;
-      // No more codex run in this turn: a bound firing now would only mislabel its outcome.
-      this.#watchdog?.stop();
-      yield* singly(rollout.finish(this.#completed || session.resumed));
-      yield* singly(this.#finish(exit));
-      return false;
-    } finally {
-      clearTimeout(this.#exitGraceTimer);
-      signal.removeEventListener("abort", onAbort);
     }
+    const exit = await started.exit;
+    control.endRun();
+    if (yield* singly(this.#resumeFailed(exit))) return true;
+    control.finish();
+    yield* singly(rollout.finish(this.#completed || session.resumed));
+    yield* singly(this.#finish(exit));
+    return false;
   }
 
   #codexRun(): CodexRun {
@@ -271,35 +255,6 @@ export class TurnRun {
     };
   }
 
-  #startWatchdog(): void {
-    if (this.#watchdog !== undefined) {
-      this.#watchdog.restartAttempt();
-      return;
-    }
-    const plan = this.#plan as TurnPlan;
-    this.#watchdog = new TurnWatchdog({
-      turnMs: plan.turnTimeoutMs,
-      idleMs: plan.idleTimeoutMs,
-      firstEventMs: plan.firstEventTimeoutMs,
-      onExpire: (expiry) => {
-        const hint =
-          expiry.bound !== "turn" && this.#lastRetryNotice !== undefined
-            ? `; codex's last notice: ${this.#lastRetryNotice}`
-            : "";
-        this.#logger.warn({ bound: expiry.bound, limit_ms: expiry.limitMs }, "turn bound fired");
-        const cause: StopCause = {
-          kind: "timeout",
-          code: expiry.code,
-          message: expiry.message + hint,
-        };
-        // Between two codex runs there is no process; the next run then does not start.
-        this.#stopCause ??= cause;
-        this.#stopRun?.(cause);
-      },
-    });
-    this.#watchdog.start();
-  }
-
   /**
    * Forwards the events of one batch: feeds the watchdog, hands the plain events over together and
    * the facts that change the turn's state (thread started, turn completed or failed) one by one.
@@ -308,12 +263,7 @@ export class TurnRun {
     let ready: CanonicalEvent[] = [];
     for (const event of events) {
       if (this.#discard) continue;
-      // Codex's "Reconnecting..." loop is not progress: with the network down it never ends.
-      if (event.kind === "notice" && event.notice === "retrying") {
-        this.#lastRetryNotice = event.message;
-      } else {
-        this.#watchdog?.progress();
-      }
+      this.#control?.observe(event);
       if (!isFact(event)) {
         if (event.kind === "text") this.#finalText = event.text;
         ready.push(event);
@@ -330,11 +280,11 @@ export class TurnRun {
   /** While the consumer holds a batch, codex is stalled by back-pressure, not idle. */
   async *#hold(batch: EventBatch): AsyncGenerator<EventBatch, void, undefined> {
     if (batch.length === 0) return;
-    this.#watchdog?.pause();
+    this.#control?.pause();
     try {
       yield batch;
     } finally {
-      this.#watchdog?.resume();
+      this.#control?.resume();
     }
   }
 
@@ -350,7 +300,7 @@ export class TurnRun {
       const lost = yield* session.threadStarted(fact.threadId);
       if (lost !== undefined) {
         this.#discard = true;
-        this.#stopRun?.({ kind: "thread_lost", message: `thread lost: ${lost}` });
+        this.#control?.interrupt({ kind: "thread_lost", message: `thread lost: ${lost}` });
         return;
       }
       this.#rollout?.threadStarted(session.threadId);
@@ -367,8 +317,7 @@ export class TurnRun {
       };
       return;
     }
-    this.#watchdog?.settle();
-    this.#startExitGrace();
+    this.#control?.terminal();
     if (fact.kind === "turn_completed") {
       this.#completed = true;
       this.#turnUsage = yield* session.turnCompleted(fact.usage);
@@ -379,30 +328,19 @@ export class TurnRun {
     yield { kind: "error", error: fact.error };
   }
 
-  // A turn that has ended but whose process lingers would otherwise hold the agent until the
-  // wall-clock limit.
-  #startExitGrace(): void {
-    if (this.#exitGraceTimer !== undefined) return;
-    this.#exitGraceTimer = setTimeout(() => {
-      this.#logger.warn("codex did not exit after its turn ended; stopping it");
-      this.#stopRun?.({ kind: "linger", message: "codex did not exit after the turn ended" });
-    }, this.#deps.exitGraceMs);
-    this.#exitGraceTimer.unref();
-  }
-
   /**
    * Codex exited 1 with "no rollout found for thread id" before announcing a thread: the stored
    * thread is gone. Returns true when the policy is to go on in a new thread.
    */
   async *#resumeFailed(exit: BackendExit): AsyncGenerator<CanonicalEvent, boolean, undefined> {
     const session = this.#session as ThreadSession;
-    if (session.resumeId === undefined || session.announced || this.#stopCause !== undefined) {
+    if (session.resumeId === undefined || session.announced || this.#control?.cause !== undefined) {
       return false;
     }
     if (exit.exitCode === undefined || exit.exitCode === 0) return false;
     const fatal = exit.fatalMessage;
     if (fatal === undefined || classifyCodexError(fatal).code !== "THREAD_NOT_FOUND") return false;
-    const retry = this.#plan?.threadLostPolicy === "new_thread" && !this.#slot.signal.aborted;
+    const retry = this.#plan?.threadLostPolicy === "new_thread" && !this.#control?.hostCancelled;
     // Failing: the outcome forgets the thread and reports THREAD_NOT_FOUND.
     return yield* session.resumeFailed(fatal, retry);
   }
@@ -429,7 +367,7 @@ export class TurnRun {
           ? checkStructuredOutput(schema, this.#finalText)
           : undefined,
       failure: this.#failure,
-      stop: this.#stopCause,
+      stop: this.#control?.cause,
       exit,
       resuming: session.resumeId !== undefined,
       codexPath: this.#deps.binary.path,
@@ -472,23 +410,6 @@ export class TurnRun {
     const secrets = this.#plan?.provider.secrets ?? [];
     return secrets.length === 0 ? batch : batch.map((event) => redactEvent(event, secrets));
   }
-}
-
-/** Why the host's signal stopped the turn. */
-function abortCause(reason: unknown): StopCause {
-  if (reason instanceof Error && reason.name === "TimeoutError") {
-    return { kind: "timeout", message: "turn deadline exceeded (host timeout)" };
-  }
-  if (typeof reason === "string" && reason !== "" && reason !== "cancelled") {
-    return { kind: "cancelled", message: `turn cancelled: ${reason}` };
-  }
-  // Errors and plain `{ message }` objects (the provider's cancel reasons) say why themselves.
-  const message = (reason as { message?: unknown } | null | undefined)?.message;
-  const isDefaultAbort = reason instanceof Error && reason.name === "AbortError";
-  if (typeof message === "string" && message !== "" && !isDefaultAbort) {
-    return { kind: "cancelled", message: `turn cancelled: ${message}` };
-  }
-  return { kind: "cancelled", message: "turn cancelled by the host" };
 }
 
 function isFact(event: BackendEvent): event is TurnFact {

@@ -1,7 +1,6 @@
 // based on hashicorp/go-plugin client.go (Start, Kill) and grpc_client.go (newGRPCClient, Close).
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { connect, type Socket } from "node:net";
 import { basename } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -32,8 +31,10 @@ import {
   PLUGIN_UNIX_SOCKET_GROUP,
 } from "../plugin/env.js";
 import { createServiceClient, type ServiceClient } from "../plugin/grpc-client.js";
-import { createGrpcMuxer, type Relay, startRelay } from "../plugin/grpc-mux.js";
+import { createGrpcMuxer, type Relay } from "../plugin/grpc-mux.js";
 import { type HandshakeInfo, parseHandshakeLine } from "../plugin/handshake.js";
+import { connectMultiplexed } from "./connect-multiplexed.js";
+import { relayStderrLine } from "./plugin-stderr.js";
 
 /** Options for {@link launchPlugin}. */
 export interface LaunchPluginOptions {
@@ -126,31 +127,6 @@ const goPluginVariables = [
   PLUGIN_UNIX_SOCKET_DIR,
   PLUGIN_UNIX_SOCKET_GROUP,
 ];
-
-const hclogLevels = new Set(["trace", "debug", "info", "warn", "error"]);
-
-// Re-logs a plugin's hclog JSON line at its own level, like go-plugin's logStderr.
-function relayStderrLine(logger: Logger, plugin: string, line: string): void {
-  try {
-    const record: unknown = JSON.parse(line);
-    if (typeof record === "object" && record !== null) {
-      const {
-        "@level": level,
-        "@message": message,
-        "@timestamp": _time,
-        ...fields
-      } = record as Record<string, unknown>;
-      const name = typeof level === "string" ? level.toLowerCase() : "";
-      if (hclogLevels.has(name) && typeof message === "string") {
-        logger[name as "info"]({ ...fields, plugin }, message);
-        return;
-      }
-    }
-  } catch {
-    // Not JSON: logged raw below.
-  }
-  logger.debug({ plugin }, line);
-}
 
 function delay(ms: number): Promise<"timeout"> {
   return new Promise((resolve) => setTimeout(() => resolve("timeout"), ms).unref());
@@ -420,49 +396,5 @@ export async function launchPlugin(options: LaunchPluginOptions): Promise<Launch
     broker,
     exited,
     kill,
-  };
-}
-
-// go-plugin's GRPCClientMuxer: one connection to the plugin carries a yamux session (we are its
-// client); every gRPC connection of ours becomes a stream of it through a local relay socket.
-async function connectMultiplexed(
-  handshake: HandshakeInfo,
-  muxer: ReturnType<typeof createGrpcMuxer>,
-  env: NodeJS.ProcessEnv,
-  logger: Logger | undefined,
-): Promise<{ relay: Relay; close(): void }> {
-  const { YamuxSession } = await import("../yamux/session.js");
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const connection =
-      handshake.network === "unix"
-        ? connect({ path: handshake.address })
-        : connect({
-            host: handshake.address.slice(0, handshake.address.lastIndexOf(":")),
-            port: Number(handshake.address.slice(handshake.address.lastIndexOf(":") + 1)),
-          });
-    connection.once("connect", () => {
-      connection.off("error", reject);
-      resolve(connection);
-    });
-    connection.once("error", reject);
-  });
-  if (handshake.network === "tcp") socket.setKeepAlive(true);
-  const session = new YamuxSession(socket, {
-    client: true,
-    onStream: (stream) => muxer.route(stream),
-    onClose: (error) => logger?.debug({ err: error }, "multiplexed connection closed"),
-  });
-  muxer.attach(session);
-  const relay = await startRelay(
-    () => Promise.resolve(session.open()),
-    { [PLUGIN_UNIX_SOCKET_DIR]: env[PLUGIN_UNIX_SOCKET_DIR] },
-    (error) => logger?.warn({ err: error }, "cannot open a multiplexed stream"),
-  );
-  return {
-    relay,
-    close: () => {
-      relay.stop();
-      session.close();
-    },
   };
 }
