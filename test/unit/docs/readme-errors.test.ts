@@ -1,0 +1,44 @@
+// The README's table of stream error codes is the one in code (internal/core/turn-error.ts).
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { STREAM_ERRORS } from "../../../internal/core/turn-error.js";
+
+const README = readFileSync(resolve(import.meta.dirname, "../../../README.md"), "utf8");
+
+function tableRows(): { code: string; classes: string[]; retryable: boolean; when: string }[] {
+  const start = README.indexOf("<!-- stream-errors:start -->");
+  const end = README.indexOf("<!-- stream-errors:end -->");
+  expect(start).toBeGreaterThan(-1);
+  expect(end).toBeGreaterThan(start);
+  return README.slice(start, end)
+    .split("\n")
+    .filter((line) => line.startsWith("| `"))
+    .map((line) => {
+      const [code = "", classes = "", retryable = "", when = ""] = line
+        .split("|")
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      return {
+        code: code.replaceAll("`", ""),
+        classes: classes.split(",").map((name) => name.trim().replaceAll("`", "")),
+        retryable: retryable === "yes",
+        when,
+      };
+    });
+}
+
+describe("README stream error table", () => {
+  it("lists every code, with its classes, retry decision and summary, in the code's order", () => {
+    expect(tableRows()).toEqual(
+      Object.entries(STREAM_ERRORS).map(([code, spec]) => ({
+        code,
+        classes: [...spec.classes],
+        retryable: spec.retryable,
+        when: spec.summary,
+      })),
+    );
+  });
+});
