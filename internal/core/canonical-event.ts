@@ -1,5 +1,6 @@
 // The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
 // protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
+import type { NoticeCode } from "./notice-codes.js";
 import type { TurnError } from "./turn-error.js";
 import type { Usage } from "./usage.js";
 
@@ -87,7 +88,13 @@ export type CanonicalEvent =
   | { kind: "tool"; itemId: string; phase: ToolPhase; status: string; detail: ToolDetail }
   | { kind: "usage"; turn: Usage; thread: Usage }
   | { kind: "error"; error: TurnError }
-  | { kind: "notice"; notice: "retrying" | "warning" | "thread_stored"; message: string }
+  | {
+      kind: "notice";
+      notice: "retrying" | "warning" | "thread_stored";
+      message: string;
+      /** Set for the notices a host may act on. */
+      code?: NoticeCode;
+    }
   | { kind: "passthrough"; type: string; rawJson: string }
   | {
       /** The stored thread could not be resumed; sent before the turn goes on or fails. */

@@ -112,7 +112,22 @@ export const STREAM_ERRORS = {
   PROCESS_EXITED_NONZERO: spec(
     ["internal"],
     false,
-    "codex ended without a terminal event (crashed turn)",
+    "codex exited with an error code and no message this plugin knows (crashed turn)",
+  ),
+  PROCESS_KILLED: spec(
+    ["internal"],
+    false,
+    "codex was killed by a signal nobody in the plugin sent (crashed turn)",
+  ),
+  CODEX_NO_TERMINAL_EVENT: spec(
+    ["internal"],
+    false,
+    "codex exited 0 without turn.completed or turn.failed: its output was not understood (crashed turn)",
+  ),
+  CODEX_THREAD_ID_INVALID: spec(
+    ["internal"],
+    false,
+    "codex announced a thread id that is not a UUID; nothing was stored",
   ),
   INTERNAL: spec(["internal"], false, "a bug in the plugin (crashed turn)"),
   // Codex's own errors (internal/codex/error-classifier.ts).

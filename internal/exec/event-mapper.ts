@@ -2,10 +2,11 @@
 // malformed lines become warnings, so a codex upgrade degrades output instead of killing turns.
 import { classifyCodexError } from "../codex/error-classifier.js";
 import type { ToolDetail, ToolPhase } from "../core/canonical-event.js";
-import type { Usage } from "../core/usage.js";
+import { type Usage, USAGE_FIELDS } from "../core/usage.js";
 import type { SplitLine } from "../jsonl/line-splitter.js";
 import { parseJsonLine } from "../jsonl/parse-line.js";
 import type { BackendEvent } from "../turn/codex-backend.js";
+import type { DriftKind } from "../turn/drift-report.js";
 import {
   type CodexEvent,
   type CodexItem,
@@ -103,13 +104,16 @@ export class CodexEventMapper {
     switch (type) {
       case "thread.started":
         if (typeof event.thread_id !== "string" || event.thread_id === "") {
-          return [warning(`thread.started without a thread_id: ${snippet(raw)}`)];
+          return [drift("thread_id_missing", raw)];
         }
         return [{ kind: "thread_started", threadId: event.thread_id }];
       case "turn.started":
         return [];
       case "turn.completed":
-        return [{ kind: "turn_completed", usage: toUsage(event.usage) }];
+        return [
+          { kind: "turn_completed", usage: toUsage(event.usage) },
+          ...(hasEveryUsageField(event.usage) ? [] : [drift("usage_fields_missing", raw)]),
+        ];
       case "turn.failed": {
         const message = stringOr(event.error?.message, this.#lastFatalMessage ?? "turn failed");
         return [{ kind: "turn_failed", error: classifyCodexError(message, this.#now()) }];
@@ -120,7 +124,7 @@ export class CodexEventMapper {
         if ((ITEM_EVENT_TYPES as readonly string[]).includes(type) && isObject(event.item)) {
           return this.#mapItem(type as ItemEventType, event.item, raw);
         }
-        return [passthrough(type === "" ? "unknown" : type, raw)];
+        return [passthrough(type === "" ? "unknown" : type, raw), drift("unknown_event_type", raw)];
     }
   }
 
@@ -159,8 +163,12 @@ export class CodexEventMapper {
         // Item-level errors are non-fatal warnings (config warnings, model fallbacks, lag notices).
         return [warning(stringOr(item.message, snippet(raw)))];
       default:
-        if (!TOOL_ITEM_TYPES.has(itemType))
-          return [passthrough(`${eventType}:${itemType || "unknown"}`, raw)];
+        if (!TOOL_ITEM_TYPES.has(itemType)) {
+          return [
+            passthrough(`${eventType}:${itemType || "unknown"}`, raw),
+            drift("unknown_item_type", raw),
+          ];
+        }
         this.#recentTexts.clear();
         return [
           {
@@ -234,6 +242,11 @@ function toolDetail(itemType: string, item: CodexItem): ToolDetail {
   }
 }
 
+/** True when codex's usage object has every counter the plugin reports. */
+function hasEveryUsageField(usage: CodexUsage | undefined): boolean {
+  return USAGE_FIELDS.every((field) => typeof usage?.[field] === "number");
+}
+
 /** Codex usage → Usage; missing or non-numeric fields count as 0 (older builds lack cache_write). */
 export function toUsage(usage: CodexUsage | undefined): Usage {
   const count = (value: unknown): number =>
@@ -249,6 +262,10 @@ export function toUsage(usage: CodexUsage | undefined): Usage {
 
 function warning(message: string): MapperOutput {
   return { kind: "notice", notice: "warning", message };
+}
+
+function drift(kind: DriftKind, sample: string): MapperOutput {
+  return { kind: "drift", drift: kind, sample };
 }
 
 function passthrough(type: string, rawJson: string): MapperOutput {

@@ -1,10 +1,10 @@
-// The host tools of one running turn: the agent's socket listener, codex's registration of the
-// mcp-host bridge, and the merge of the host-tool calls into the turn's event stream.
+// The host tools of one running turn: the agent's socket listener, and codex's registration of the
+// mcp-host bridge. Each call codex makes is handed to the turn as a host_tool_call event.
 import type { Logger } from "pino";
 
 import type { ResolvedMcpHost } from "../config/load-config.js";
 import { AppError } from "../core/app-error.js";
-import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
+import type { CanonicalEvent } from "../core/canonical-event.js";
 import {
   type AnswerOutcome,
   type HostToolAnswer,
@@ -30,36 +30,11 @@ export interface TurnHostToolsOptions {
   selfCommand: string | undefined;
   /** Aborted when the turn is cancelled: pending calls are answered at once. */
   signal: AbortSignal;
+  /** Receives each host_tool_call event as codex makes the call. */
+  emit: (event: CanonicalEvent) => void;
   logger: Logger;
   /** The plugin's environment, for PLEXUM_MCP_LOG_LEVEL. */
   env?: NodeJS.ProcessEnv;
-}
-
-/** A small unbounded FIFO whose `ready` promise settles when an item is waiting. */
-class EventQueue<T> {
-  #items: T[] = [];
-  #wake: (() => void) | undefined;
-  #ready: Promise<void> | undefined;
-
-  push(item: T): void {
-    this.#items.push(item);
-    this.#wake?.();
-    this.#wake = undefined;
-    this.#ready = undefined;
-  }
-
-  shift(): T | undefined {
-    return this.#items.shift();
-  }
-
-  /** The same promise until an item arrives, so racing it repeatedly adds no listeners. */
-  ready(): Promise<void> {
-    if (this.#items.length > 0) return Promise.resolve();
-    this.#ready ??= new Promise<void>((resolve) => {
-      this.#wake = resolve;
-    });
-    return this.#ready;
-  }
 }
 
 /** One turn's host tools; open() before codex starts, close() when the turn is over. */
@@ -67,22 +42,17 @@ export class TurnHostTools {
   /** Codex's registration of the bridge for this turn. */
   readonly registration: McpServerRegistration;
   readonly #listener: HostToolListener;
-  readonly #queue: EventQueue<CanonicalEvent>;
   readonly #signal: AbortSignal;
   readonly #onAbort: () => void;
-  readonly #logger: Logger;
 
   private constructor(
     registration: McpServerRegistration,
     listener: HostToolListener,
-    queue: EventQueue<CanonicalEvent>,
     options: TurnHostToolsOptions,
   ) {
     this.registration = registration;
     this.#listener = listener;
-    this.#queue = queue;
     this.#signal = options.signal;
-    this.#logger = options.logger;
     this.#onAbort = () => {
       void this.close(`the turn was cancelled: ${reasonText(options.signal.reason)}`);
     };
@@ -103,14 +73,13 @@ export class TurnHostTools {
       stateDir: options.stateDir,
       socketDir: options.mcpHost.socketDir,
     });
-    const queue = new EventQueue<CanonicalEvent>();
     const listener = await HostToolListener.listen({
       socketPath,
       agentId: options.agentId,
       tools: options.tools,
       hostTimeoutMs: options.mcpHost.hostTimeoutMs,
       logger: options.logger,
-      onCall: (call: HostToolCall) => queue.push({ kind: "host_tool_call", ...call }),
+      onCall: (call: HostToolCall) => options.emit({ kind: "host_tool_call", ...call }),
     });
     const logLevel = options.env?.[PLEXUM_MCP_LOG_LEVEL];
     const registration: McpServerRegistration = {
@@ -125,66 +94,14 @@ export class TurnHostTools {
       startupTimeoutSec: options.mcpHost.startupTimeoutMs / 1000,
       toolTimeoutSec: options.mcpHost.toolTimeoutMs / 1000,
     };
-    const tools = new TurnHostTools(registration, listener, queue, options);
+    const tools = new TurnHostTools(registration, listener, options);
     if (options.signal.aborted) tools.#onAbort();
     return tools;
   }
 
-  /**
-   * The turn's events with host-tool calls (and notices about the host's answers) merged in as
-   * they happen. The listener closes before `turn_end` is passed on, so nothing follows it.
-   */
-  async *interleave(
-    events: AsyncIterable<EventBatch>,
-  ): AsyncGenerator<EventBatch, void, undefined> {
-    const iterator = events[Symbol.asyncIterator]();
-    type Next = { source: "turn"; result: IteratorResult<EventBatch> } | { source: "host" };
-    let turnNext: Promise<Next> | undefined;
-    // Both kept until they win, so racing them again adds no callbacks.
-    let hostNext: Promise<Next> | undefined;
-    try {
-      for (;;) {
-        for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) {
-          yield [item];
-        }
-        turnNext ??= iterator.next().then((result) => ({ source: "turn", result }) as const);
-        hostNext ??= this.#queue.ready().then(() => ({ source: "host" }) as const);
-        const next = await Promise.race([turnNext, hostNext]);
-        if (next.source === "host") {
-          hostNext = undefined;
-          continue;
-        }
-        turnNext = undefined;
-        if (next.result.done === true) return;
-        const batch = next.result.value;
-        if (batch.at(-1)?.kind === "turn_end") {
-          void this.close("the turn ended");
-          yield batch;
-          return;
-        }
-        yield batch;
-      }
-    } finally {
-      // Pending only if the consumer stopped early; the turn's generator stops codex itself then.
-      if (turnNext === undefined) await iterator.return?.();
-      else void turnNext.then(() => iterator.return?.());
-    }
-  }
-
-  /** Routes the host's tool_result; an unknown or late request id becomes a warning notice. */
+  /** Routes the host's tool_result to the call waiting for it, if one is. */
   answer(requestId: string, answer: HostToolAnswer): AnswerOutcome {
-    const outcome = this.#listener.answer(requestId, answer);
-    if (outcome === "unknown_request") {
-      this.#logger.warn({ request_id: requestId }, "tool_result for an unknown or finished call");
-      this.#queue.push({
-        kind: "notice",
-        notice: "warning",
-        message:
-          `tool_result for request ${JSON.stringify(requestId)} was ignored: no host tool call with ` +
-          "that id is waiting (it timed out, the turn moved on, or the id is wrong)",
-      });
-    }
-    return outcome;
+    return this.#listener.answer(requestId, answer);
   }
 
   /** Answers pending calls with `reason`, stops listening and removes the socket. */

@@ -168,7 +168,10 @@ function eventBody(event: CanonicalEvent): EventInit {
     case "error":
       return { case: "error", value: errorToProto(event.error) };
     case "notice":
-      return { case: "notice", value: { kind: noticeKinds[event.notice], message: event.message } };
+      return {
+        case: "notice",
+        value: { kind: noticeKinds[event.notice], message: event.message, code: event.code ?? "" },
+      };
     case "passthrough":
       return { case: "passthrough", value: { type: event.type, rawJson: event.rawJson } };
     case "thread_lost":

@@ -63,6 +63,8 @@ function watchCall(call: TurnCall, turn: ActiveTurn): void {
     } else if (message.request.case === "toolResult") {
       const result = message.request.value;
       turn.answerHostTool(result.requestId, hostToolAnswerFromProto(result));
+    } else if (message.request.case === "start") {
+      turn.repeatedStart();
     }
   });
   call.on("cancelled", () => turn.cancel(hostCancelled));

@@ -22,6 +22,8 @@ export interface MirrorRead {
   found: boolean;
   /** tool_call / tool_result events, and warning notices about skipped lines. */
   events: CanonicalEvent[];
+  /** The first line read that carries no ordinal (codex 0.169.0 numbers every line). */
+  withoutOrdinal?: string;
 }
 
 /** Where and since when to look for a rollout. */
@@ -147,6 +149,7 @@ export class RolloutMirror {
     }
     let corrupt = 0;
     let firstCorrupt = 0;
+    let withoutOrdinal: string | undefined;
     for await (const line of lines) {
       if (!line.terminated) break;
       this.#advance(line);
@@ -158,6 +161,7 @@ export class RolloutMirror {
         continue;
       }
       const ordinal = typeof parsed.ordinal === "number" ? parsed.ordinal : undefined;
+      if (ordinal === undefined) withoutOrdinal ??= line.bytes.toString("utf8");
       if (replayedThrough !== undefined) {
         if (ordinal === undefined || ordinal <= replayedThrough) continue;
         replayedThrough = undefined;
@@ -173,7 +177,7 @@ export class RolloutMirror {
         ),
       );
     }
-    return { found: true, events };
+    return { found: true, events, ...(withoutOrdinal === undefined ? {} : { withoutOrdinal }) };
   }
 
   #advance(line: RawLine): void {

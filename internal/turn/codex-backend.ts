@@ -7,6 +7,7 @@ import type { CanonicalEvent, SandboxMode } from "../core/canonical-event.js";
 import type { TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { McpServerRegistration } from "../mcp/mcp-registration.js";
+import type { DriftKind } from "./drift-report.js";
 
 /** One codex run of a turn, planned and prepared: everything a backend needs to start codex. */
 export interface CodexRun {
@@ -47,7 +48,9 @@ export type TurnFact =
   | { kind: "thread_started"; threadId: string }
   /** Codex finished the turn; usage is the thread's cumulative figure. */
   | { kind: "turn_completed"; usage: Usage }
-  | { kind: "turn_failed"; error: TurnError };
+  | { kind: "turn_failed"; error: TurnError }
+  /** Codex printed something this plugin does not understand (the line, or part of it). */
+  | { kind: "drift"; drift: DriftKind; sample: string };
 
 /** What a backend reports: canonical events to forward, and facts. */
 export type BackendEvent = CanonicalEvent | TurnFact;

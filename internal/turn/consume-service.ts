@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
 import type { Clock } from "../core/clock.js";
+import { isThreadId } from "../core/thread-id.js";
 import { type ConsumeResult, consumeThread } from "../rollout/consume-thread.js";
 import { KeyedQueue } from "../store/keyed-queue.js";
 import type { ThreadStore } from "../store/thread-store.js";
@@ -46,7 +47,7 @@ export class ConsumeService {
     const slot = await slots.claimBrief(agentId, () => consumeBusyError(agentId));
     try {
       const loaded = await store.load(agentId);
-      if (loaded.status !== "ok") {
+      if (loaded.status !== "ok" || !isThreadId(loaded.record.thread_id)) {
         return { rewritten: [], alreadyConsumed: [], notFound: [...new Set(blockIds)] };
       }
       const { record } = loaded;

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { ThreadLostPolicy } from "../config/config-schema.js";
 import type { AgentId } from "../core/agent-id.js";
 import type { CanonicalEvent } from "../core/canonical-event.js";
+import { isThreadId } from "../core/thread-id.js";
 import { turnError } from "../core/turn-error.js";
 import { computeUsageDelta, emptyUsage, type Usage } from "../core/usage.js";
 import { findRolloutFile } from "../rollout/rollout-locator.js";
@@ -78,6 +79,16 @@ export class ThreadSession {
     }
     if (loaded.status === "none") return undefined;
     const { record } = loaded;
+    if (!isThreadId(record.thread_id)) {
+      // Never resumed, nor put in a path: a hand-edited or foreign file.
+      const movedTo = await store.quarantineCorrupt(agentId);
+      logger.warn({ thread_id: record.thread_id, movedTo }, "stored thread id is not a codex id");
+      yield warning(
+        `stored thread id ${JSON.stringify(record.thread_id.slice(0, 80))} is not a codex thread ` +
+          `id (a UUID); moved the state to ${movedTo ?? "(gone)"} and starting a new thread`,
+      );
+      return undefined;
+    }
     // The thread's first turn never finished, so codex may never have written its rollout;
     // resuming it would fail with "no rollout found".
     if (!record.confirmed && (await findRolloutFile(codexHome, record.thread_id)) === undefined) {

@@ -8,8 +8,9 @@ import type { CodexBinaryStatus } from "../codex/binary.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
-import type { EventBatch } from "../core/canonical-event.js";
+import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
+import type { NoticeCode } from "../core/notice-codes.js";
 import { emptyUsage, type Usage } from "../core/usage.js";
 import type { HostToolAnswer } from "../mcp/host-tool-listener.js";
 import { TurnHostTools } from "../mcp/turn-host-tools.js";
@@ -20,6 +21,7 @@ import type { UsageStore } from "../store/usage-store.js";
 import type { AgentSlots, CancelReason } from "./agent-slots.js";
 import type { CodexBackend } from "./codex-backend.js";
 import { ConsumeService } from "./consume-service.js";
+import { SideEvents } from "./side-events.js";
 import type { TurnEndEvent } from "./turn-end.js";
 import type { TurnRequest } from "./turn-request.js";
 import { TurnRun } from "./turn-run.js";
@@ -57,8 +59,10 @@ export interface ActiveTurn {
   readonly events: AsyncIterable<EventBatch>;
   /** Stops this turn (not a later one of the same agent). */
   cancel(reason: CancelReason): void;
-  /** The host's answer to a host_tool_call of this turn. */
+  /** The host's answer to a host_tool_call of this turn; an unknown request id gets a notice. */
   answerHostTool(requestId: string, answer: HostToolAnswer): void;
+  /** The host sent `start` again on this turn's stream: it is ignored, with a notice. */
+  repeatedStart(): void;
 }
 
 /** An agent's usage: its totals over every completed turn, and its current thread's figure. */
@@ -110,9 +114,10 @@ export class TurnEngine {
       else signal.addEventListener("abort", onAbort, { once: true });
     }
     const logger = options.logger.child({ agent_id: request.agentId });
+    const side = new SideEvents();
     let hostTools: TurnHostTools | undefined;
     try {
-      hostTools = await this.#openHostTools(request, slot.signal, logger);
+      hostTools = await this.#openHostTools(request, slot.signal, side, logger);
     } catch (error) {
       slot.release();
       throw error;
@@ -126,18 +131,35 @@ export class TurnEngine {
         logger,
       },
       slot,
-      hostTools,
+      { events: side, hostTools },
     );
     logger.info({ model: request.model, prompt_chars: request.prompt.length }, "turn started");
     return {
       events: logEnd(run.events(), logger),
       cancel: (reason) => slot.cancel(reason),
       answerHostTool: (requestId, answer) => {
-        if (hostTools === undefined) {
-          logger.warn({ request_id: requestId }, "tool_result on a turn without host tools");
-          return;
-        }
-        hostTools.answer(requestId, answer);
+        if (hostTools?.answer(requestId, answer) === "answered") return;
+        logger.warn({ request_id: requestId }, "tool_result for an unknown or finished call");
+        side.push(
+          hostNotice(
+            "HOST_TOOL_RESULT_UNKNOWN",
+            `tool_result for request ${JSON.stringify(requestId)} was ignored: ` +
+              (hostTools === undefined
+                ? "this turn offers no host tools"
+                : "no host tool call with that id is waiting (it timed out, the turn moved on, " +
+                  "or the id is wrong)"),
+          ),
+        );
+      },
+      repeatedStart: () => {
+        logger.warn("a second start on a running turn's stream");
+        side.push(
+          hostNotice(
+            "HOST_START_REPEATED",
+            `a second start for agent ${JSON.stringify(request.agentId)} arrived on the stream ` +
+              "of its running turn and was ignored; start each turn on a new RunTurn stream",
+          ),
+        );
       },
     };
   }
@@ -190,6 +212,7 @@ export class TurnEngine {
   async #openHostTools(
     request: TurnRequest,
     signal: AbortSignal,
+    side: SideEvents,
     logger: Logger,
   ): Promise<TurnHostTools | undefined> {
     if (request.hostTools === undefined || request.hostTools.length === 0) return undefined;
@@ -201,6 +224,7 @@ export class TurnEngine {
       mcpHost: config.mcpHost,
       selfCommand,
       signal,
+      emit: (event) => side.push(event),
       logger,
       env,
     });
@@ -210,6 +234,10 @@ export class TurnEngine {
     );
     return hostTools;
   }
+}
+
+function hostNotice(code: NoticeCode, message: string): CanonicalEvent {
+  return { kind: "notice", notice: "warning", code, message };
 }
 
 // The turn's events, and one log line when it ends.

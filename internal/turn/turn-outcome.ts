@@ -7,9 +7,10 @@ import type { BackendExit } from "./codex-backend.js";
 
 /** Why the plugin stopped codex; the first reason wins. */
 export interface StopCause {
-  kind: "cancelled" | "timeout" | "consumer" | "linger" | "thread_lost";
+  /** codex_output: codex printed something the plugin cannot go on with (`code` says what). */
+  kind: "cancelled" | "timeout" | "consumer" | "linger" | "thread_lost" | "codex_output";
   message: string;
-  /** Set by the plugin's own bounds (TURN_TIMEOUT …); a host deadline has none. */
+  /** The plugin's own bounds (TURN_TIMEOUT …) and codex_output; a host deadline has none. */
   code?: StreamErrorCode;
 }
 
@@ -84,6 +85,9 @@ function stopped(stop: StopCause, exit: BackendExit): Outcome {
     // The lost id is forgotten, so a retry runs in a new thread.
     return failed(turnError("THREAD_NOT_FOUND", stop.message), true);
   }
+  if (stop.kind === "codex_output") {
+    return failed(turnError(stop.code ?? "CODEX_TURN_FAILED", stop.message), true);
+  }
   const outcome: Outcome = {
     outcome: "cancelled",
     message: stop.message,
@@ -114,15 +118,13 @@ function diagnose(facts: OutcomeFacts): Outcome {
     return { ...failed(error, true), forgetStoredThread: forget };
   }
   if (exit.signal !== undefined) {
-    return crashed(
-      "PROCESS_EXITED_NONZERO",
-      `codex was killed by ${exit.signal}${stderrHint(exit)}`,
-    );
+    return crashed("PROCESS_KILLED", `codex was killed by ${exit.signal}${stderrHint(exit)}`);
   }
   if (exit.exitCode === 0) {
     return crashed(
-      "PROCESS_EXITED_NONZERO",
-      "codex exited 0 without reporting turn.completed or turn.failed",
+      "CODEX_NO_TERMINAL_EVENT",
+      "codex exited 0 without reporting turn.completed or turn.failed: the plugin did not " +
+        `understand its output${stderrHint(exit)}`,
     );
   }
   return crashed(

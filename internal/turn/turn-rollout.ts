@@ -10,8 +10,9 @@ import type { AgentId } from "../core/agent-id.js";
 import type { CanonicalEvent } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
 import { type TurnError, turnError } from "../core/turn-error.js";
-import { type MirrorPlace, RolloutMirror } from "../rollout/rollout-mirror.js";
+import { type MirrorPlace, type MirrorRead, RolloutMirror } from "../rollout/rollout-mirror.js";
 import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
+import type { DriftReport } from "./drift-report.js";
 
 export interface TurnRolloutOptions {
   /** CODEX_HOME as codex sees it. */
@@ -20,6 +21,8 @@ export interface TurnRolloutOptions {
   agentId: AgentId;
   logger: Logger;
   clock: Clock;
+  /** The turn's drift notices (rollout lines without an ordinal). */
+  drift: DriftReport;
 }
 
 /** One turn's view of its thread's rollout. */
@@ -86,11 +89,20 @@ export class TurnRollout {
       this.#nextSearchAt = now + this.#searchDelayMs;
     }
     try {
-      yield* (await mirror.read(false)).events;
+      yield* this.#events(await mirror.read(false));
     } catch (error) {
       // Retried, and reported if it persists, by finish().
       this.#options.logger.debug({ err: error, path: mirror.path }, "rollout read failed");
     }
+  }
+
+  // A read's events, and a drift notice when codex wrote lines without an ordinal.
+  #events(read: MirrorRead): CanonicalEvent[] {
+    const drift =
+      read.withoutOrdinal === undefined
+        ? undefined
+        : this.#options.drift.notice("rollout_ordinal_missing", read.withoutOrdinal);
+    return [drift, ...read.events].filter(notUndefined);
   }
 
   /**
@@ -110,7 +122,7 @@ export class TurnRollout {
     try {
       const read = await mirror.read(true);
       found = read.found;
-      yield* read.events;
+      yield* this.#events(read);
     } catch (error) {
       logger.warn({ err: error, path: mirror.path }, "rollout read failed");
       const missing = isErrno(error, "ENOENT") || isErrno(error, "EACCES");
@@ -146,6 +158,10 @@ export class TurnRollout {
       logger.error({ err: error }, "could not store the rollout cursor");
     }
   }
+}
+
+function notUndefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
 }
 
 function rolloutError(code: "ROLLOUT_NOT_FOUND" | "ROLLOUT_CORRUPT", message: string): TurnError {

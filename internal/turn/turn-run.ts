@@ -12,6 +12,7 @@ import { classifyCodexError } from "../codex/error-classifier.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
+import { isThreadId } from "../core/thread-id.js";
 import { type TurnError, turnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { TurnHostTools } from "../mcp/turn-host-tools.js";
@@ -26,8 +27,10 @@ import type {
   CodexRun,
   TurnFact,
 } from "./codex-backend.js";
+import { DriftReport } from "./drift-report.js";
 import { checkStructuredOutput } from "./output-schema.js";
 import { redactEvent } from "./redact-event.js";
+import type { SideEvents } from "./side-events.js";
 import { ThreadSession } from "./thread-session.js";
 import { TurnControl } from "./turn-control.js";
 import { brokenTurn, failedBeforeCodex, turnEnd, type TurnEndFields } from "./turn-end.js";
@@ -77,6 +80,9 @@ export class TurnRun {
   readonly #deps: TurnRunDeps;
   readonly #slot: TurnSlot;
   readonly #hostTools: TurnHostTools | undefined;
+  /** Host tool calls and notices about the host's messages, merged into the stream. */
+  readonly #side: SideEvents;
+  readonly #drift: DriftReport;
   readonly #logger: Logger;
   readonly #startedAt = performance.now();
   #plan: TurnPlan | undefined;
@@ -95,20 +101,30 @@ export class TurnRun {
   #turnUsage: Usage | undefined;
   #finalText = "";
 
-  constructor(request: TurnRequest, deps: TurnRunDeps, slot: TurnSlot, hostTools?: TurnHostTools) {
+  constructor(
+    request: TurnRequest,
+    deps: TurnRunDeps,
+    slot: TurnSlot,
+    side: { events: SideEvents; hostTools?: TurnHostTools | undefined },
+  ) {
     this.#request = request;
     this.#deps = deps;
     this.#slot = slot;
-    this.#hostTools = hostTools;
+    this.#side = side.events;
+    this.#hostTools = side.hostTools;
     this.#logger = deps.logger;
+    this.#drift = new DriftReport(deps.binary.version);
   }
 
   /** The turn's events; exactly one turn_end, last. Stopping early stops codex. */
   async *events(): AsyncGenerator<EventBatch, void, undefined> {
-    const run = this.#run();
-    const merged = this.#hostTools?.interleave(run) ?? run;
+    // Nothing listens for host tool calls once the turn has ended.
+    const merged = this.#side.merge(
+      this.#run(),
+      () => void this.#hostTools?.close("the turn ended"),
+    );
     try {
-      for await (const batch of merged) yield this.#redact(batch);
+      for await (const batch of merged) yield this.#redact(this.#checked(batch));
     } catch (error) {
       if (this.#ended) throw error;
       this.#logger.error({ err: error }, "turn failed inside the plugin");
@@ -134,6 +150,14 @@ export class TurnRun {
       // codex has read the images and the schema by then; the agent's next turn waits for this.
       void this.#exited.then(() => this.#setup?.cleanup()).finally(() => this.#slot.release());
     }
+  }
+
+  // A host tool call without codex's call id: drift (codex 0.169.0 sends _meta.callId).
+  #checked(batch: EventBatch): EventBatch {
+    const uncalled = batch.find((event) => event.kind === "host_tool_call" && event.callId === "");
+    if (uncalled === undefined) return batch;
+    const drift = this.#drift.notice("mcp_call_id_missing", JSON.stringify(uncalled));
+    return drift === undefined ? batch : [drift, ...batch];
   }
 
   async *#run(): AsyncGenerator<EventBatch, void, undefined> {
@@ -172,7 +196,7 @@ export class TurnRun {
     const { store, usage, clock, logger } = this.#deps;
     const place = { agentId: plan.agentId, codexHome: plan.codexHome, store, logger };
     this.#session = new ThreadSession({ ...place, usage, policy: plan.threadLostPolicy });
-    this.#rollout = new TurnRollout({ ...place, clock });
+    this.#rollout = new TurnRollout({ ...place, clock, drift: this.#drift });
     const record = yield* singly(this.#session.prepare());
     if (record !== undefined) await this.#rollout.prepareResume(record);
     // A second run only when the stored thread was lost and the policy is to start a new one.
@@ -296,7 +320,25 @@ export class TurnRun {
 
   async *#handle(fact: TurnFact): AsyncGenerator<CanonicalEvent, void, undefined> {
     const session = this.#session as ThreadSession;
+    if (fact.kind === "drift") {
+      const notice = this.#drift.notice(fact.drift, fact.sample);
+      if (notice !== undefined) yield notice;
+      return;
+    }
     if (fact.kind === "thread_started") {
+      if (!isThreadId(fact.threadId)) {
+        // Never stored, resumed or put in a path; nothing codex does in it can be mirrored.
+        this.#discard = true;
+        const message =
+          `codex announced thread ${JSON.stringify(fact.threadId.slice(0, 80))}, which is not a ` +
+          "codex thread id (a UUID); nothing was stored and codex was stopped";
+        this.#control?.interrupt({
+          kind: "codex_output",
+          code: "CODEX_THREAD_ID_INVALID",
+          message,
+        });
+        return;
+      }
       const lost = yield* session.threadStarted(fact.threadId);
       if (lost !== undefined) {
         this.#discard = true;
@@ -416,7 +458,8 @@ function isFact(event: BackendEvent): event is TurnFact {
   return (
     event.kind === "thread_started" ||
     event.kind === "turn_completed" ||
-    event.kind === "turn_failed"
+    event.kind === "turn_failed" ||
+    event.kind === "drift"
   );
 }
 

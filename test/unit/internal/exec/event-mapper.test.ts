@@ -307,20 +307,49 @@ describe("CodexEventMapper", () => {
     ]);
   });
 
-  it("passes unknown event and item types through untouched", () => {
+  it("passes unknown event and item types through untouched, and says they are drift", () => {
     const mapper = new CodexEventMapper();
     const unknownEvent = '{"type":"item.plan.delta","item_id":"item_1","delta":"x"}';
     const unknownItem =
       '{"type":"item.completed","item":{"id":"item_2","type":"image_generation","url":"u"}}';
     expect(events(mapper.mapLine(line(unknownEvent)))).toEqual([
       { kind: "passthrough", type: "item.plan.delta", rawJson: unknownEvent },
+      { kind: "drift", drift: "unknown_event_type", sample: unknownEvent },
     ]);
     expect(events(mapper.mapLine(line(unknownItem)))).toEqual([
       { kind: "passthrough", type: "item.completed:image_generation", rawJson: unknownItem },
+      { kind: "drift", drift: "unknown_item_type", sample: unknownItem },
     ]);
     expect(events(mapper.mapLine(line('{"no_type":true}')))).toEqual([
       { kind: "passthrough", type: "unknown", rawJson: '{"no_type":true}' },
+      { kind: "drift", drift: "unknown_event_type", sample: '{"no_type":true}' },
     ]);
+  });
+
+  it("reports a thread.started without a thread id, and usage without every counter, as drift", () => {
+    const mapper = new CodexEventMapper();
+    const noThread = '{"type":"thread.started"}';
+    expect(events(mapper.mapLine(line(noThread)))).toEqual([
+      { kind: "drift", drift: "thread_id_missing", sample: noThread },
+    ]);
+    const partial = '{"type":"turn.completed","usage":{"input_tokens":5,"output_tokens":2}}';
+    expect(events(mapper.mapLine(line(partial)))).toEqual([
+      { kind: "turn_completed", usage: expect.objectContaining({ input_tokens: 5 }) as unknown },
+      { kind: "drift", drift: "usage_fields_missing", sample: partial },
+    ]);
+    const full = {
+      type: "turn.completed",
+      usage: {
+        input_tokens: 5,
+        cached_input_tokens: 0,
+        cache_write_input_tokens: 0,
+        output_tokens: 2,
+        reasoning_output_tokens: 0,
+      },
+    };
+    expect(
+      events(mapper.mapLine(line(full))).map((event) => (event as { kind: string }).kind),
+    ).toEqual(["turn_completed"]);
   });
 
   it("warns about malformed, non-object and oversize lines and keeps going", () => {

@@ -14,6 +14,7 @@ import {
   TurnHostTools,
   type TurnHostToolsOptions,
 } from "../../../../internal/mcp/turn-host-tools.js";
+import { SideEvents } from "../../../../internal/turn/side-events.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,12 +30,16 @@ const MCP_HOST: ResolvedMcpHost = {
   hostTimeoutMs: 5000,
 };
 
-async function open(
-  overrides: Partial<TurnHostToolsOptions> = {},
-): Promise<{ tools: TurnHostTools; stateDir: string; controller: AbortController }> {
+async function open(overrides: Partial<TurnHostToolsOptions> = {}): Promise<{
+  tools: TurnHostTools;
+  stateDir: string;
+  controller: AbortController;
+  side: SideEvents;
+}> {
   const stateDir = await mkdtemp(join(tmpdir(), "plexum-turn-tools-"));
   cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
   const controller = new AbortController();
+  const side = new SideEvents();
   const tools = await TurnHostTools.open({
     agentId: "agent-a",
     tools: [{ name: "lookup", description: "", inputSchema: { type: "object" } }],
@@ -42,12 +47,13 @@ async function open(
     mcpHost: MCP_HOST,
     selfCommand: "/opt/plugin/plexum-openai-provider-plugin",
     signal: controller.signal,
+    emit: (event) => side.push(event),
     logger: silentLogger,
     env: {},
     ...overrides,
   });
   cleanups.push(() => tools.close("test over"));
-  return { tools, stateDir, controller };
+  return { tools, stateDir, controller, side };
 }
 
 function bridgeClient(stateDir: string): PluginSocketClient {
@@ -121,12 +127,13 @@ describe("TurnHostTools", () => {
     });
   });
 
-  it("merges host calls into the turn's events and closes the socket before turn_end", async () => {
-    const { tools, stateDir } = await open();
+  it("hands host calls to the turn's events, which close the socket before turn_end", async () => {
+    const { tools, stateDir, side } = await open();
     const turn = controlledTurn();
     const seen: CanonicalEvent[] = [];
     const consumed = (async () => {
-      for await (const batch of tools.interleave(turn.events)) seen.push(...batch);
+      const merged = side.merge(turn.events, () => void tools.close("the turn ended"));
+      for await (const batch of merged) seen.push(...batch);
     })();
 
     turn.emit({ kind: "text", itemId: "item_0", text: "calling" });
@@ -145,21 +152,22 @@ describe("TurnHostTools", () => {
       isError: false,
     });
 
-    // An answer nobody waits for becomes a warning the host can see.
-    tools.answer("no-such-request", { text: "late", isError: false, contentJson: "" });
-    while (!seen.some((e) => e.kind === "notice")) await sleep(5);
+    // An answer nobody waits for is reported as such (the engine tells the host, with a notice).
+    expect(tools.answer("no-such-request", { text: "late", isError: false, contentJson: "" })).toBe(
+      "unknown_request",
+    );
 
     turn.emit(turnEnd);
     await consumed;
-    expect(seen.map((e) => e.kind)).toEqual(["text", "host_tool_call", "notice", "turn_end"]);
+    expect(seen.map((e) => e.kind)).toEqual(["text", "host_tool_call", "turn_end"]);
     expect(existsSync(agentSocketPath("agent-a", { stateDir }))).toBe(false);
   });
 
   it("answers a pending call as soon as the turn is cancelled", async () => {
-    const { tools, stateDir, controller } = await open();
+    const { tools, stateDir, controller, side } = await open();
     const turn = controlledTurn();
     const consumed = (async () => {
-      for await (const _event of tools.interleave(turn.events));
+      for await (const _event of side.merge(turn.events, () => void tools.close("ended")));
     })();
     const result = bridgeClient(stateDir).callTool("lookup", {}, undefined);
     await sleep(50);

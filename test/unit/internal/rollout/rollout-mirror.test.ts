@@ -196,6 +196,19 @@ describe("RolloutMirror", () => {
     expect(callIds(read.events)).toEqual(["call:call_next_1", "result:call_next_1"]);
   });
 
+  it("names the first line without an ordinal, and reads it all the same", async () => {
+    const home = await temp.make("codex-home");
+    const path = await installFixture(home, "basic.jsonl");
+    const mirror = RolloutMirror.forNewThread(fixturePlace(home), FIXTURE_THREAD);
+    expect((await mirror.read(false)).withoutOrdinal).toBeUndefined();
+    const unnumbered =
+      '{"timestamp":"t","type":"response_item","payload":{"type":"function_call","name":"x","arguments":"{}","call_id":"call_old_1"}}';
+    await appendFile(path, `${unnumbered}\n${NEW_TURN[0] ?? ""}\n`);
+    const read = await mirror.read(false);
+    expect(read.withoutOrdinal).toBe(unnumbered);
+    expect(callIds(read.events)).toEqual(["call:call_old_1", "call:call_next_1"]);
+  });
+
   it("reads only the appended bytes: an unchanged prefix is never parsed again", async () => {
     const home = await temp.make("codex-home");
     const path = await installFixture(home, "basic.jsonl");

@@ -6,6 +6,7 @@ import { parseAgentId } from "../../../../internal/core/agent-id.js";
 import { type CanonicalEvent } from "../../../../internal/core/canonical-event.js";
 import { emptyUsage } from "../../../../internal/core/usage.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
+import { DriftReport } from "../../../../internal/turn/drift-report.js";
 import { TurnRollout } from "../../../../internal/turn/turn-rollout.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
@@ -40,6 +41,7 @@ function rollout(): TurnRollout {
     agentId: AGENT,
     logger: silentLogger,
     clock: fixtureClock(),
+    drift: new DriftReport("0.169.0"),
   });
 }
 
@@ -119,6 +121,27 @@ describe("TurnRollout", () => {
     await installFixture(home, "basic.jsonl", late);
     expect(await pollAt(slow, 1574)).toEqual([]);
     expect(kinds(await pollAt(slow, 1575))).toContain("tool_call");
+  });
+
+  it("reports rollout lines without an ordinal as drift, once per turn", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    const path = await installFixture(home, "basic.jsonl");
+    const unnumbered =
+      '{"timestamp":"t","type":"response_item","payload":{"type":"function_call","name":"x","arguments":"{}","call_id":"call_old_1"}}';
+    await appendFile(path, `${unnumbered}\n${unnumbered.replace("call_old_1", "call_old_2")}\n`);
+    const first = await collect(turn.poll());
+    await appendFile(path, `${unnumbered.replace("call_old_1", "call_old_3")}\n`);
+    const second = await collect(turn.finish(true));
+    const drift = [...first, ...second].filter(
+      (event) => event.kind === "notice" && event.code === "CODEX_SCHEMA_DRIFT",
+    );
+    expect(drift).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("wrote rollout lines without an ordinal") as unknown,
+      }),
+    ]);
+    expect(kinds(second)).toEqual(["tool_call"]);
   });
 
   it("reports a missing rollout as a typed error only when codex must have written one", async () => {
