@@ -57,7 +57,11 @@ export class SideEvents {
       this.#ended = true;
       // Pending only if the consumer stopped early; the run stops codex itself then.
       if (runNext === undefined) await iterator.return?.();
-      else void runNext.then(() => iterator.return?.());
+      else
+        void runNext.then(
+          () => iterator.return?.(),
+          () => undefined,
+        );
     }
   }
 

@@ -26,8 +26,10 @@ import {
 import {
   ErrorClass,
   Message_Role,
+  type RunTurnResponse,
   ToolEvent_Phase,
   TurnEnd_Outcome,
+  type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
@@ -380,6 +382,44 @@ describe("RunTurn with the real codex", () => {
     await waitFor("the agent to be idle", async () =>
       (await harness!.client.cancelTurn({ agentId: "dropped" })).cancelled ? undefined : true,
     );
+  });
+
+  it("tells the host about a second start and an unknown tool_result on its stream", async () => {
+    harness = await PluginHarness.start({ script: [textReply("slow done", { delayMs: 3000 })] });
+    const call = harness.client.runTurn();
+    const start = {
+      case: "start" as const,
+      value: {
+        agent: { agentId: "stream-mistakes", workspace: harness.workspace },
+        conversation: [{ role: Message_Role.USER, text: "hi" }],
+      },
+    };
+    call.write({ request: start });
+    const events: TurnEvent[] = [];
+    for await (const response of call as AsyncIterable<RunTurnResponse>) {
+      if (response.event !== undefined) events.push(response.event);
+      if (response.event?.event.case === "turnStarted") {
+        call.write({ request: start });
+        call.write({
+          request: {
+            case: "toolResult",
+            value: { requestId: "req-unknown-7", text: "late", isError: false, contentJson: "" },
+          },
+        });
+      }
+    }
+    const notices = events.flatMap((event) =>
+      event.event.case === "notice" && event.event.value.code !== "" ? [event.event.value] : [],
+    );
+    expect(notices.map((notice) => notice.code).sort()).toEqual([
+      "HOST_START_REPEATED",
+      "HOST_TOOL_RESULT_UNKNOWN",
+    ]);
+    expect(notices.find((notice) => notice.code === "HOST_TOOL_RESULT_UNKNOWN")?.message).toContain(
+      '"req-unknown-7"',
+    );
+    const end = events.at(-1)?.event;
+    expect(end?.case === "turnEnd" && end.value.finalText).toBe("slow done");
   });
 
   it("rejects a second concurrent turn of the same agent while another agent's turn runs", async () => {
