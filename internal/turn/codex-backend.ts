@@ -78,6 +78,27 @@ export interface BackendExit {
   retryMessage: string | undefined;
 }
 
+/** The exit of a codex run that never started because the turn was already stopping. */
+export const NOT_STARTED_EXIT: BackendExit = {
+  exitCode: undefined,
+  signal: undefined,
+  stderrTail: "",
+  spawnError: undefined,
+  durationMs: 0,
+  fatalMessage: undefined,
+  retryMessage: undefined,
+};
+
+/** True for the facts among a backend's events. */
+export function isTurnFact(event: BackendEvent): event is TurnFact {
+  return (
+    event.kind === "thread_started" ||
+    event.kind === "turn_completed" ||
+    event.kind === "turn_failed" ||
+    event.kind === "drift"
+  );
+}
+
 /** A running codex run. */
 export interface BackendRun {
   /** The run's batches; codex is read only as fast as they are consumed. Ending early stops codex. */

@@ -20,13 +20,16 @@ import type { ProcessRegistry } from "../proc/process-registry.js";
 import type { ThreadStore } from "../store/thread-store.js";
 import type { UsageStore } from "../store/usage-store.js";
 import type { TurnSlot } from "./agent-slots.js";
-import type {
-  BackendEvent,
-  BackendExit,
-  CodexBackend,
-  CodexRun,
-  TurnFact,
+import {
+  type BackendEvent,
+  type BackendExit,
+  type CodexBackend,
+  type CodexRun,
+  isTurnFact,
+  NOT_STARTED_EXIT,
+  type TurnFact,
 } from "./codex-backend.js";
+import { codexRunOf, runLogFields } from "./codex-run.js";
 import { DriftReport } from "./drift-report.js";
 import { checkStructuredOutput } from "./output-schema.js";
 import { redactEvent } from "./redact-event.js";
@@ -62,17 +65,6 @@ export interface TurnRunDeps {
 
 /** While codex floods its output, the rollout is read for tool calls at most this often. */
 const ROLLOUT_POLL_MS = 100;
-
-/** The exit of a codex run that never started because the turn was already stopping. */
-const NOT_STARTED: BackendExit = {
-  exitCode: undefined,
-  signal: undefined,
-  stderrTail: "",
-  spawnError: undefined,
-  durationMs: 0,
-  fatalMessage: undefined,
-  retryMessage: undefined,
-};
 
 /** One turn. */
 export class TurnRun {
@@ -210,7 +202,7 @@ export class TurnRun {
     const control = this.#control as TurnControl;
     // A bound fired between two runs: the next one does not start.
     if (control.cause !== undefined) {
-      yield* singly(this.#finish(NOT_STARTED));
+      yield* singly(this.#finish(NOT_STARTED_EXIT));
       return false;
     }
     const run = this.#codexRun();
@@ -239,44 +231,18 @@ export class TurnRun {
   }
 
   #codexRun(): CodexRun {
-    const plan = this.#plan as TurnPlan;
-    const setup = this.#setup as TurnSetup;
-    const session = this.#session as ThreadSession;
     const { binary, backend } = this.#deps;
-    const mcpServers = this.#hostTools === undefined ? [] : [this.#hostTools.registration];
-    this.#logger.info(
-      {
-        backend: backend.name,
-        resume: session.resumeId,
-        model: plan.cliModel,
-        sandbox: plan.sandbox,
-        codex: binary.path,
-        // Keys only: override values may be secrets.
-        overrides: plan.configOverrides.map((assignment) => assignment.split("=", 1)[0]),
-        provider: plan.provider.description,
-        mcp_servers: mcpServers.map((server) => server.name),
-      },
-      "starting codex turn",
-    );
-    return {
-      agentId: plan.agentId,
-      codex: { path: binary.path, helperPathDir: binary.helperPathDir },
-      prompt: plan.prompt,
-      cwd: setup.cwd,
-      codexHome: plan.codexHomeEnv,
-      sqliteHome: plan.sqliteHome,
-      sandbox: plan.sandbox,
-      writableDirs: plan.policy.writableDirs,
-      networkAccess: plan.policy.networkAccess,
-      cliModel: plan.cliModel,
-      configOverrides: plan.configOverrides,
-      images: setup.imagePaths,
-      outputSchemaPath: setup.outputSchemaPath,
-      resumeThreadId: session.resumeId,
-      mcpServers,
-      env: { set: plan.provider.envSet, unset: plan.provider.envUnset },
+    const plan = this.#plan as TurnPlan;
+    const run = codexRunOf({
+      plan,
+      setup: this.#setup as TurnSetup,
+      binary,
+      resumeThreadId: this.#session?.resumeId,
+      mcpServers: this.#hostTools === undefined ? [] : [this.#hostTools.registration],
       logger: this.#logger,
-    };
+    });
+    this.#logger.info(runLogFields(run, plan, backend.name), "starting codex turn");
+    return run;
   }
 
   /**
@@ -288,7 +254,7 @@ export class TurnRun {
     for (const event of events) {
       if (this.#discard) continue;
       this.#control?.observe(event);
-      if (!isFact(event)) {
+      if (!isTurnFact(event)) {
         if (event.kind === "text") this.#finalText = event.text;
         ready.push(event);
         continue;
@@ -452,15 +418,6 @@ export class TurnRun {
     const secrets = this.#plan?.provider.secrets ?? [];
     return secrets.length === 0 ? batch : batch.map((event) => redactEvent(event, secrets));
   }
-}
-
-function isFact(event: BackendEvent): event is TurnFact {
-  return (
-    event.kind === "thread_started" ||
-    event.kind === "turn_completed" ||
-    event.kind === "turn_failed" ||
-    event.kind === "drift"
-  );
 }
 
 function notice(message: string): CanonicalEvent {
