@@ -6,6 +6,7 @@ import { build } from "esbuild";
 
 import { builtinDynamicImports, packFastStart, prependHeader } from "./fast-start.mjs";
 import { launcherHeader } from "./launcher.mjs";
+import { thirdPartyNotices } from "./third-party-notices.mjs";
 
 const entries = {
   "plexum-openai-provider-plugin": "cmd/plexum-openai-provider-plugin/main.ts",
@@ -51,9 +52,10 @@ await mkdir(outdir, { recursive: true });
 // Node reads extensionless files inside this "type": "module" package as ESM; the bundles are CJS.
 await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 
+const metafiles = [];
 for (const [name, entry] of Object.entries(entries)) {
   const outfile = `${outdir}/${name}`;
-  await build({
+  const result = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -65,6 +67,8 @@ for (const [name, entry] of Object.entries(entries)) {
     legalComments: "none",
     logLevel: "warning",
     plugins: [protoLoaderStub, builtinDynamicImports],
+    // The packages that went in, for the third-party notices.
+    metafile: true,
     // import.meta has no meaning in CJS; give it the bundle's own location, which is what code that
     // resolves packages relative to itself wants.
     banner: {
@@ -81,4 +85,7 @@ for (const [name, entry] of Object.entries(entries)) {
     await prependHeader({ file: outfile, header });
   }
   await chmod(outfile, 0o755);
+  metafiles.push(result.metafile);
 }
+// legalComments "none" drops the licence comments of what is bundled; the notices carry them.
+await writeFile(`${outdir}/THIRD_PARTY_NOTICES.md`, await thirdPartyNotices(metafiles, "."));
