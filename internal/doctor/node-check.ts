@@ -119,7 +119,8 @@ export async function nodeChecks(options: NodeCheckOptions): Promise<CheckResult
   }
   const line = await describeNode("node under systemd", daemon.path, "PATH", current, probe);
   line.detail = `with systemd's default PATH the daemon would run another node: ${line.detail}`;
-  if (line.status === "ok") line.status = "warn";
+  // A warning even for an unusable node: the daemon's real environment is not known here.
+  line.status = "warn";
   line.remedy = `set Environment=PLEXUM_NODE_PATH=${remedyNode} in the daemon's unit to run this one`;
   results.push(line);
   return results;
