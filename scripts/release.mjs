@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The operator's package: its name, and what goes where in it. */
-export const RELEASE_NAME = "plexum-openai-provider-plugin";
-export const RELEASE_EXECUTABLES = ["plexum-openai-provider-plugin", "plexum-dev-host"];
+const RELEASE_NAME = "plexum-openai-provider-plugin";
+const RELEASE_EXECUTABLES = ["plexum-openai-provider-plugin", "plexum-dev-host"];
 
 const outdirFlag = process.argv.indexOf("--outdir");
 const outdir = resolve(outdirFlag === -1 ? "release" : (process.argv[outdirFlag + 1] ?? ""));
