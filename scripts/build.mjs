@@ -4,31 +4,19 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 
 import { build } from "esbuild";
 
-import { builtinDynamicImports, packFastStart } from "./fast-start.mjs";
+import { builtinDynamicImports, packFastStart, prependHeader } from "./fast-start.mjs";
+import { launcherHeader } from "./launcher.mjs";
+import { thirdPartyNotices } from "./third-party-notices.mjs";
 
 const entries = {
   "plexum-openai-provider-plugin": "cmd/plexum-openai-provider-plugin/main.ts",
   "plexum-dev-host": "cmd/plexum-dev-host/main.ts",
 };
 
-// An absolute interpreter path: under systemd, PATH rarely holds nvm's or a user's node.
-const node = process.env.PLEXUM_NODE_PATH || process.execPath;
-
-// The plugin runs for days and starts and stops thousands of turns. glibc gives every thread that
-// allocates its own malloc arena (up to 8 per core) and keeps their freed pages: over 600 start /
-// cancel cycles the plugin's RSS grew from 87 to 123 MB with the default and stayed at 85 MB with
-// MALLOC_ARENA_MAX set (the JS heap was flat either way). glibc reads the variable when the process
-// starts, so it is set on the #! line; env -S passes it along with the interpreter's path.
-const PLUGIN_ENV = "MALLOC_ARENA_MAX=2";
-if (/[\s\\$'"#]/.test(node)) {
-  throw new Error(
-    `the node path ${JSON.stringify(node)} cannot go on a #! line; set PLEXUM_NODE_PATH`,
-  );
-}
-const shebangs = {
-  "plexum-openai-provider-plugin": `#!/usr/bin/env -S ${PLUGIN_ENV} ${node}`,
-  "plexum-dev-host": `#!${node}`,
-};
+// Every executable starts with the launcher: sh that runs the file with $PLEXUM_NODE_PATH or the
+// first node on PATH (with MALLOC_ARENA_MAX=2), then a check of the node's version. Nothing in
+// the file depends on the node or the machine that built it.
+const header = launcherHeader();
 
 const { version } = JSON.parse(await readFile("package.json", "utf8"));
 
@@ -64,9 +52,10 @@ await mkdir(outdir, { recursive: true });
 // Node reads extensionless files inside this "type": "module" package as ESM; the bundles are CJS.
 await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);
 
+const metafiles = [];
 for (const [name, entry] of Object.entries(entries)) {
   const outfile = `${outdir}/${name}`;
-  await build({
+  const result = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -78,18 +67,25 @@ for (const [name, entry] of Object.entries(entries)) {
     legalComments: "none",
     logLevel: "warning",
     plugins: [protoLoaderStub, builtinDynamicImports],
+    // The packages that went in, for the third-party notices.
+    metafile: true,
     // import.meta has no meaning in CJS; give it the bundle's own location, which is what code that
     // resolves packages relative to itself wants.
     banner: {
-      js: `${shebangs[name]}\n"use strict";\nconst __import_meta_url = require("node:url").pathToFileURL(__filename).href;`,
+      js: `"use strict";\nconst __import_meta_url = require("node:url").pathToFileURL(__filename).href;`,
     },
     define: {
       PLEXUM_PLUGIN_VERSION: JSON.stringify(version),
       "import.meta.url": "__import_meta_url",
     },
   });
-  await chmod(outfile, 0o755);
   if (fastStart && name === "plexum-openai-provider-plugin") {
-    await packFastStart({ file: outfile, node, run: true });
+    await packFastStart({ file: outfile, header });
+  } else {
+    await prependHeader({ file: outfile, header });
   }
+  await chmod(outfile, 0o755);
+  metafiles.push(result.metafile);
 }
+// legalComments "none" drops the licence comments of what is bundled; the notices carry them.
+await writeFile(`${outdir}/THIRD_PARTY_NOTICES.md`, await thirdPartyNotices(metafiles, "."));

@@ -1,23 +1,24 @@
 // Packs a bundle built by scripts/build.mjs into a fast-starting executable that is still one file
-// (docs/benchmarks.md, P1). Node 20 has no compile cache for CommonJS, and parsing the 4 MB bundle
-// was the largest part of the plugin's start. So the executable is:
+// (docs/benchmarks.md, P1). Parsing the 3 MB bundle was the largest part of the plugin's start, and
+// Node 20 has no compile cache for CommonJS. So the executable is:
 //
-//   #!<node>
+//   the launcher (scripts/launcher.mjs): sh that starts node on this file, and a version check
 //   a small loader (below)
 //   /*
 //   the bundle, ASCII only, every `*` `/` pair stored as `*` \x01
 //   */
-//   /*
-//   base64 of a V8 code cache of the bundle, made at build time by this same node
-//   */
 //
-// Node parses only the loader: skipping a comment costs a few milliseconds, parsing the bundle
-// about seventy. The loader compiles the bundle with vm.Script and the code cache, so V8
-// deserializes what it compiled at build time instead of parsing. A node whose V8 version or flags
-// differ rejects the cache, and the bundle is compiled from source: slower, same behaviour.
-// Stack traces keep the file's own line numbers, and the linked source map is shifted to match.
-import { spawnSync } from "node:child_process";
-import { readFile, rm, writeFile } from "node:fs/promises";
+// Node parses only the launcher and the loader: skipping a comment costs a few milliseconds,
+// parsing the bundle tens. The loader compiles the bundle with vm.Script and a V8 code cache that
+// the node running it made on an earlier start, after start-up had run, so the cache also holds
+// the code of every function start-up needed (Node 22's own compile cache is made right after
+// compiling, before anything ran, and holds only what V8 compiles eagerly). The cache belongs to
+// one node binary: a cache made by another node build can pass V8's checks and still crash it
+// (seen: a cache made by Node 20.20.2 segfaulted 20.17.0, both V8 11.3.244.8), so it is never
+// shipped in the file, only made where it runs. Stack traces keep the file's own line numbers, and
+// the linked source map is shifted to match.
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { basename } from "node:path";
 
@@ -27,52 +28,118 @@ const ESCAPED_END = "*\x01";
 // Fixed-width slots in the loader for the offsets, filled in once the layout is known.
 const SLOT = " ".repeat(10);
 
-// The loader. Plain ES2022 CommonJS without non-ASCII characters; `@NAME@` are the slots.
-const LOADER = `"use strict";
-// Fast start (scripts/fast-start.mjs): this file's bundle is the first comment below. It is
-// compiled with the V8 code cache stored in the second comment, made at build time by this node;
-// another node version rejects the cache and compiles the bundle from source instead.
+/** How long after start-up the loader writes a missing code cache (ms). */
+export const CODE_CACHE_SAVE_DELAY_MS = 1000;
+
+// The loader. CommonJS in strict mode (the launcher's "use strict"), ASCII only, and no syntax
+// newer than ES2017, because it is parsed before the launcher's version check runs. `@NAME@` are
+// filled in by packFastStart.
+const LOADER = `// Fast start (scripts/fast-start.mjs): the bundle is the comment below, so node parses only this
+// loader. It compiles the bundle with a V8 code cache made by this same node on an earlier start,
+// kept in $PLEXUM_CODE_CACHE (a directory; "off" disables it; default $TMPDIR/@NAME@-<uid>).
+// Without one it compiles from source and writes the cache once start-up has run.
 (() => {
-  const { closeSync, openSync, readSync } = require("node:fs");
+  const fs = require("node:fs");
+  const path = require("node:path");
   const { Script } = require("node:vm");
-  const fd = openSync(__filename, "r");
-  const read = (start, end) => {
+  const trace = (fields) => {
+    if (process.env.PLEXUM_FAST_START_TRACE !== "1") return;
+    fields["@level"] = "debug";
+    fields["@message"] = "fast start";
+    fields["@timestamp"] = new Date().toISOString().replace("Z", "000Z");
+    process.stderr.write(JSON.stringify(fields) + "\\n");
+  };
+  const readRange = (fd, start, end) => {
     const bytes = Buffer.allocUnsafe(end - start);
     let done = 0;
     while (done < bytes.length) {
-      const n = readSync(fd, bytes, done, bytes.length - done, start + done);
+      const n = fs.readSync(fd, bytes, done, bytes.length - done, start + done);
       if (n === 0) throw new Error(__filename + " is truncated");
       done += n;
     }
     return bytes;
   };
-  let code;
-  let cachedData;
-  try {
-    code = read(@CODE_START@, @CODE_END@).toString("latin1").replaceAll("${"*\\x01"}", "*/");
-    if (@CACHE_END@ > @CACHE_START@) {
-      cachedData = Buffer.from(read(@CACHE_START@, @CACHE_END@).toString("latin1"), "base64");
+  // Where this node's cache for this bundle lives, if the directory is this user's alone: a code
+  // cache is code, so one planted by another user must never be loaded.
+  const locateCache = () => {
+    const setting = process.env.PLEXUM_CODE_CACHE;
+    if (setting === "off") return { reason: "PLEXUM_CODE_CACHE=off" };
+    const uid = process.getuid();
+    let dir = path.join(require("node:os").tmpdir(), "@NAME@-" + uid);
+    if (setting !== undefined && setting !== "") {
+      if (!path.isAbsolute(setting)) return { reason: "PLEXUM_CODE_CACHE is not an absolute path" };
+      dir = setting;
     }
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const info = fs.lstatSync(dir);
+      if (!info.isDirectory() || info.uid !== uid || (info.mode & 0o022) !== 0) {
+        return { reason: dir + " is not a directory that only uid " + uid + " can write" };
+      }
+      const node = fs.statSync(process.execPath);
+      // FNV-1a of what identifies this node binary, so an upgrade in place makes a new cache.
+      const id = [process.execPath, node.ino, node.size, node.mtimeMs, process.versions.v8].join("|");
+      let hash = 0x811c9dc5;
+      for (let i = 0; i < id.length; i += 1) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+      const mode = process.argv[2] === "mcp-host" ? "mcp-host" : "serve";
+      const name = ["@BUNDLE_ID@", mode, process.version, process.arch, (hash >>> 0).toString(16)];
+      // Only the plugin itself and its MCP bridge write: other commands are short and rare.
+      const write = process.argv.length <= 2 || mode === "mcp-host";
+      return { file: path.join(dir, name.join("-") + ".v8cache"), write };
+    } catch (error) {
+      return { reason: String(error) };
+    }
+  };
+  const readCache = (file) => {
+    let fd;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      return undefined;
+    }
+    try {
+      const info = fs.fstatSync(fd);
+      if (!info.isFile() || info.uid !== process.getuid()) return undefined;
+      return readRange(fd, 0, info.size);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  const saveCache = (file, script) => {
+    const temp = file + "." + process.pid + ".tmp";
+    try {
+      const data = script.createCachedData();
+      fs.writeFileSync(temp, data, { mode: 0o600, flag: "wx" });
+      fs.renameSync(temp, file);
+      trace({ code_cache: "written", file: file, bytes: data.length });
+    } catch (error) {
+      try {
+        fs.unlinkSync(temp);
+      } catch (ignored) {
+        // Nothing was written.
+      }
+      trace({ code_cache: "not written", file: file, reason: String(error) });
+    }
+  };
+
+  const fd = fs.openSync(__filename, "r");
+  let code;
+  try {
+    code = readRange(fd, @CODE_START@, @CODE_END@).toString("latin1").replaceAll("${"*\\x01"}", "*/");
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
+  const cache = locateCache();
+  const cachedData = cache.file === undefined ? undefined : readCache(cache.file);
   const script = new Script(
     "(function (exports, require, module, __filename, __dirname) {\\n" + code + "\\n})",
-    {
-      filename: __filename,
-      lineOffset: @LINE_OFFSET@,
-      cachedData,
-    },
+    { filename: __filename, lineOffset: @LINE_OFFSET@, cachedData: cachedData },
   );
-  if (process.env.PLEXUM_FAST_START_TRACE === "1") {
-    process.stderr.write(
-      JSON.stringify({
-        "@level": "debug",
-        "@message": "fast start",
-        "@timestamp": new Date().toISOString().replace("Z", "000Z"),
-        code_cache: cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted",
-      }) + "\\n",
-    );
+  const state =
+    cachedData === undefined ? "none" : script.cachedDataRejected ? "rejected" : "accepted";
+  trace({ code_cache: state, file: cache.file, reason: cache.reason });
+  if (cache.file !== undefined && cache.write && state !== "accepted") {
+    setTimeout(() => saveCache(cache.file, script), @SAVE_DELAY@).unref();
   }
   script.runInThisContext()(exports, require, module, __filename, __dirname);
 })();
@@ -168,126 +235,61 @@ export function toAscii(code) {
   return out + code.slice(last);
 }
 
-// Compiles the bundle exactly as the loader does, in a fresh `node` (the one in the shebang, with
-// no NODE_OPTIONS, so V8's flags match a normal start), and returns the code cache. `run` first
-// evaluates the bundle with no plugin cookie, so the cache also holds the code of every module the
-// start-up path initialises; the plugin then stops at go-plugin's cookie check and exits 1, before
-// binding anything. Otherwise the cache holds only what V8 compiles eagerly.
-const CACHE_MAKER = `
-  const { readFileSync, writeFileSync } = require("node:fs");
-  const { dirname } = require("node:path");
-  const { Script } = require("node:vm");
-  const [file, out, start, end, lineOffset, mode] = process.argv.splice(1);
-  process.argv.push(file);
-  const code = readFileSync(file).toString("latin1", Number(start), Number(end)).replaceAll("*\\x01", "*/");
-  const script = new Script(
-    "(function (exports, require, module, __filename, __dirname) {\\n" + code + "\\n})",
-    { filename: file, lineOffset: Number(lineOffset) },
-  );
-  const write = () => writeFileSync(out, script.createCachedData());
-  if (mode === "run") {
-    process.on("exit", write);
-    const m = { exports: {}, id: ".", filename: file, loaded: false, children: [], paths: [] };
-    script.runInThisContext()(m.exports, require, m, file, dirname(file));
-  } else {
-    write();
-  }
-`;
-
-async function makeCodeCache(node, file, layout, run) {
-  const out = `${file}.code-cache`;
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith("PLUGIN_") || name.startsWith("PLEXUM_") || name === "NODE_OPTIONS") {
-      delete env[name];
-    }
-  }
-  const args = [file, out, layout.codeStart, layout.codeEnd, layout.lineOffset];
-  const child = spawnSync(node, ["-e", CACHE_MAKER, ...args.map(String), run ? "run" : "compile"], {
-    env,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (child.error !== undefined) throw child.error;
-  if (child.stdout !== "") {
-    throw new Error(
-      `fast-start: the bundle wrote to stdout while making its code cache:\n${child.stdout}`,
-    );
-  }
-  try {
-    return await readFile(out);
-  } catch (error) {
-    throw new Error(`fast-start: no code cache was made (exit ${child.status}):\n${child.stderr}`, {
-      cause: error,
-    });
-  } finally {
-    await rm(out, { force: true });
-  }
-}
-
 /**
- * Rewrites `file` (an esbuild CommonJS bundle with a `#!` line and a linked source map next to it)
- * into the fast-start layout described at the top of this file.
+ * Rewrites `file` (an esbuild CommonJS bundle with a linked source map next to it) into the
+ * fast-start layout described at the top of this file, behind `header` (the launcher).
  *
- * @param {{ file: string, node: string, run: boolean }} options
+ * @param {{ file: string, header: string }} options
  */
-export async function packFastStart({ file, node, run }) {
-  const bundle = await readFile(file, "utf8");
-  const firstNewline = bundle.indexOf("\n");
-  if (!bundle.startsWith("#!") || firstNewline === -1) {
-    throw new Error(`fast-start: ${file} does not start with a #! line`);
-  }
-  const shebang = bundle.slice(0, firstNewline + 1);
-  const mapName = `${basename(file)}.map`;
-  const mapComment = `//# sourceMappingURL=${mapName}\n`;
-  let body = bundle.slice(firstNewline + 1);
+export async function packFastStart({ file, header }) {
+  const mapComment = `//# sourceMappingURL=${basename(file)}.map\n`;
+  let body = await readFile(file, "utf8");
   if (body.endsWith(mapComment)) body = body.slice(0, -mapComment.length);
   body = toAscii(body);
   if (body.includes("\x01")) throw new Error("fast-start: the bundle contains a \\x01 character");
   body = body.replaceAll("*/", ESCAPED_END);
+  const bundleId = `${basename(file)}-${createHash("sha256").update(body).digest("hex").slice(0, 16)}`;
+  const loader = LOADER.replaceAll("@NAME@", basename(file)).replace("@BUNDLE_ID@", bundleId);
 
-  // Layout: shebang, loader, "/*\n", body, "\n*/\n/*\n", cache, "\n*/\n", map comment. The slots are
-  // fixed-width, so the offsets can be computed with placeholders in them.
-  const placeholders = {
-    CODE_START: SLOT,
-    CODE_END: SLOT,
-    CACHE_START: SLOT,
-    CACHE_END: SLOT,
-    LINE_OFFSET: SLOT,
-  };
-  const head = shebang + fill(LOADER, placeholders) + "/*\n";
+  // Layout: header, loader, "/*\n", body, "\n*/\n", map comment. The slots are fixed-width, so the
+  // offsets can be computed with placeholders in them.
+  const placeholders = { CODE_START: SLOT, CODE_END: SLOT, LINE_OFFSET: SLOT, SAVE_DELAY: SLOT };
+  const head = header + fill(loader, placeholders) + "/*\n";
   const codeStart = Buffer.byteLength(head);
   const codeEnd = codeStart + body.length;
-  // The bundle's first line (esbuild's line 2, after its #! line) is the file's line
-  // lineCount(head) + 1; the Script's line 1 is the wrapper's own line.
+  // The bundle's first line is the file's line lineCount(head) + 1; the Script's line 1 is the
+  // wrapper's own line.
   const lineOffset = lineCount(head) - 1;
-  const layout = (cache) => {
-    const middle = "\n*/\n/*\n";
-    const cacheStart = codeEnd + middle.length;
-    const values = {
-      CODE_START: codeStart,
-      CODE_END: codeEnd,
-      CACHE_START: cacheStart,
-      CACHE_END: cacheStart + cache.length,
-      LINE_OFFSET: lineOffset,
-    };
-    const text =
-      shebang + fill(LOADER, values) + "/*\n" + body + middle + cache + "\n*/\n" + mapComment;
-    if (Buffer.byteLength(shebang + fill(LOADER, values) + "/*\n") !== codeStart) {
-      throw new Error("fast-start: the loader's size changed while filling in offsets");
-    }
-    return text;
+  const values = {
+    CODE_START: codeStart,
+    CODE_END: codeEnd,
+    LINE_OFFSET: lineOffset,
+    SAVE_DELAY: CODE_CACHE_SAVE_DELAY_MS,
   };
+  const filledHead = header + fill(loader, values) + "/*\n";
+  if (Buffer.byteLength(filledHead) !== codeStart) {
+    throw new Error("fast-start: the loader's size changed while filling in offsets");
+  }
+  if (/[^\n\x20-\x7e]/.test(filledHead)) throw new Error("fast-start: the loader is not ASCII");
+  await writeFile(file, filledHead + body + "\n*/\n" + mapComment);
+  await shiftSourceMap(file, lineCount(head));
+}
 
-  await writeFile(file, layout(""));
-  const cache = (await makeCodeCache(node, file, { codeStart, codeEnd, lineOffset }, run)).toString(
-    "base64",
-  );
-  await writeFile(file, layout(cache));
+/**
+ * Puts `header` (the launcher) in front of a plain esbuild bundle, for executables that are not
+ * packed (the dev host, and the plugin built with --no-fast-start).
+ *
+ * @param {{ file: string, header: string }} options
+ */
+export async function prependHeader({ file, header }) {
+  await writeFile(file, header + (await readFile(file, "utf8")));
+  await shiftSourceMap(file, lineCount(header));
+}
 
-  // esbuild's map counts its #! line as line 1; the bundle now starts after the loader.
+// The bundle's line 1 is now the file's line `lines + 1`.
+async function shiftSourceMap(file, lines) {
   const mapFile = `${file}.map`;
   const map = JSON.parse(await readFile(mapFile, "utf8"));
-  map.mappings = ";".repeat(lineCount(head) - 1) + map.mappings;
+  map.mappings = ";".repeat(lines) + map.mappings;
   await writeFile(mapFile, JSON.stringify(map));
 }

@@ -5,11 +5,13 @@ import { runDoctor } from "../../internal/doctor/run-doctor.js";
 export const DOCTOR_USAGE = `usage: plexum-openai-provider-plugin doctor [--config FILE] [--provider NAME]
 
 Checks what a turn needs and prints one line per finding, with what to do about
-each problem: the codex binary and version, the credentials in effect, the
-model endpoint (one short request), the state and CODEX_HOME directories, the
-socket directories and the config itself. FILE is the plugin's config object,
-or the daemon's config.json (the provider entry NAME, else the first).
-Exit code 0 means every check passed.
+each problem: the node that runs the plugin (here and under systemd's default
+PATH), the codex binary and version, the credentials in effect, the model
+endpoint (one short request), the sandbox setting and whether codex's sandbox
+works on this host, the state and CODEX_HOME directories, the socket
+directories and the config itself. FILE is the plugin's config object, or the
+daemon's config.json (the provider entry NAME, else the first).
+Exit code 0 means no check failed (warnings do not fail).
 `;
 
 /** Runs the doctor; returns the process exit code. */

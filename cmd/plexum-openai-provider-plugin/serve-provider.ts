@@ -11,10 +11,11 @@ import { servePlugin } from "../../src/plugin/serve.js";
 export async function serveProvider(): Promise<void> {
   const logger = createHclogLogger({ level: process.env.PLEXUM_LOG_LEVEL ?? "info" });
   if (process.env.MALLOC_ARENA_MAX === undefined) {
-    // The executable's #! line sets it; started as `node <file>` the plugin runs without it.
+    // The executable's launcher sets it; started as `node <file>` the plugin runs without it.
     logger.warn(
-      "MALLOC_ARENA_MAX is not set (the plugin was not started through its #! line): glibc's " +
-        "default malloc arenas let RSS grow over thousands of turns; set MALLOC_ARENA_MAX=2",
+      "MALLOC_ARENA_MAX is not set (the plugin was started as node <file>, not through its " +
+        "launcher): glibc's default malloc arenas let RSS grow over thousands of turns; set " +
+        "MALLOC_ARENA_MAX=2",
     );
   }
   // The codex side (config, stores, turn engine, processes) loads after the handshake: the one

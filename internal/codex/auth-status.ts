@@ -22,11 +22,18 @@ export interface AuthStatus {
   detail: string;
 }
 
-/** The remedy for a codex that has no credentials, in one sentence per way out. */
-export const NOT_LOGGED_IN_REMEDY =
-  "log codex in: run `codex login` (ChatGPT) or `printenv OPENAI_API_KEY | codex login " +
-  "--with-api-key` with the same CODEX_HOME as the plugin, or set CODEX_API_KEY (or " +
-  "openai.api_key_env) in the plugin's environment, or configure `endpoint`";
+/**
+ * The remedy for a codex that has no credentials, in one sentence per way out. `codex` here is the
+ * codex the plugin runs (config `binary`): an installed plugin has none of its own on PATH.
+ */
+export function notLoggedInRemedy(codexHome: string): string {
+  return (
+    "log codex in as the daemon's user, with the codex the plugin runs (config `binary`) as " +
+    `\`codex\`: \`CODEX_HOME=${codexHome} codex login --device-auth\` (ChatGPT) or ` +
+    `\`printenv OPENAI_API_KEY | CODEX_HOME=${codexHome} codex login --with-api-key\`; or set ` +
+    "CODEX_API_KEY (or openai.api_key_env) in the plugin's environment, or configure `endpoint`"
+  );
+}
 
 type AuthConfig = Pick<ResolvedConfig, "endpoint" | "openai" | "codexHome" | "configOverrides">;
 
@@ -171,7 +178,7 @@ export async function detectAuth(
       return {
         mode: "none",
         ready: false,
-        detail: `${authFile} is unusable (${stored.reason}); ${NOT_LOGGED_IN_REMEDY}`,
+        detail: `${authFile} is unusable (${stored.reason}); ${notLoggedInRemedy(codexHome)}`,
       };
     case "missing":
       break;
@@ -192,7 +199,7 @@ export async function detectAuth(
   return {
     mode: "none",
     ready: false,
-    detail: `codex is not logged in (no ${authFile}): ${ignored}${NOT_LOGGED_IN_REMEDY}`,
+    detail: `codex is not logged in (no ${authFile}): ${ignored}${notLoggedInRemedy(codexHome)}`,
   };
 }
 

@@ -63,9 +63,26 @@ function currentTarget(): PlatformTarget | undefined {
   return TARGETS[`${process.platform}-${process.arch}`];
 }
 
+/** Where `npm i -g @openai/codex` puts the native binary, under `npm root -g`. */
+export function globalNativeBinaryPath(npmRoot: string): string | undefined {
+  const platform = currentTarget();
+  if (platform === undefined) return undefined;
+  return join(
+    npmRoot,
+    "@openai/codex/node_modules",
+    platform.packageName,
+    "vendor",
+    platform.triple,
+    "bin",
+    platform.executable,
+  );
+}
+
+// The README's Install section, in one sentence.
 const INSTALL_HINT =
-  "set `binary` in the plugin config to the absolute path of a codex executable, " +
-  `or install @openai/codex ${MIN_CODEX_VERSION} or newer`;
+  `install codex (\`npm i -g @openai/codex@${MIN_CODEX_VERSION}\`) and set \`binary\` in the ` +
+  `plugin config to its native binary, ${globalNativeBinaryPath("$(npm root -g)") ?? "inside the package"} ` +
+  "(README, Install)";
 
 /** Resolves config `binary` → `codex` on PATH → the bundled package. Never throws. */
 export async function resolveCodexBinary(
@@ -146,7 +163,8 @@ async function check(
       code: "CODEX_VERSION_UNSUPPORTED",
       degradedReason:
         `codex ${probe.version} at ${path} is older than the minimum ${MIN_CODEX_VERSION}; ` +
-        "upgrade it (npm i -g @openai/codex@latest) or point `binary` at a newer codex",
+        `upgrade it (\`npm i -g @openai/codex@${MIN_CODEX_VERSION}\` or newer) or point \`binary\` ` +
+        "at a newer codex (README, Install)",
     };
   }
   return status;

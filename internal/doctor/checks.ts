@@ -34,13 +34,24 @@ export interface CheckResult {
 
 export function codexCheck(binary: CodexBinaryStatus): CheckResult {
   if (binary.ready) {
-    return {
+    const result: CheckResult = {
       name: "codex",
       status: "ok",
       detail:
         `${binary.path} (${binary.source}), codex-cli ${binary.version}, supported ` +
         `(minimum ${MIN_CODEX_VERSION})`,
     };
+    // Found without `binary`: what this shell finds is not necessarily what the daemon will.
+    if (binary.source === "path") {
+      result.status = "warn";
+      result.detail += "; found on this shell's PATH, which the daemon's may not match";
+      result.remedy = `set "binary": "${binary.path}" in the plugin config`;
+    } else if (binary.source === "bundled") {
+      result.status = "warn";
+      result.detail += "; the pinned codex in the node_modules next to the plugin";
+      result.remedy = `a plugin installed elsewhere will not find it: set "binary" (README, Install)`;
+    }
+    return result;
   }
   return {
     name: "codex",
@@ -50,16 +61,30 @@ export function codexCheck(binary: CodexBinaryStatus): CheckResult {
   };
 }
 
-export function authCheck(auth: AuthStatus): CheckResult {
+/**
+ * `codex` is the codex the plugin runs (its absolute path when known): after `npm ci` or a copy of
+ * the plugin, no `codex` need be on PATH, so the remedies name the one to use.
+ */
+export function authCheck(
+  auth: AuthStatus,
+  where: { codex: string; codexHome: string },
+): CheckResult {
   const result: CheckResult = {
     name: "auth",
     status: auth.ready ? (auth.mode === "none" ? "warn" : "ok") : "fail",
     detail: `mode ${auth.mode}: ${auth.detail}`,
   };
-  if (!auth.ready) {
+  const codex = `CODEX_HOME=${where.codexHome} ${where.codex}`;
+  if (!auth.ready && auth.mode === "none") {
+    result.remedy =
+      `as the daemon's user, run \`${codex} login --device-auth\` (ChatGPT) or ` +
+      `\`printenv OPENAI_API_KEY | ${codex} login --with-api-key\`; until then turns fail at ` +
+      "once with an AUTH error";
+  } else if (!auth.ready) {
     result.remedy = "do as the line says; until then turns fail at once with an AUTH error";
-  } else if (auth.mode === "none")
-    result.remedy = "run `codex login status` with the same CODEX_HOME";
+  } else if (auth.mode === "none") {
+    result.remedy = `check with \`${codex} login status\` as the daemon's user`;
+  }
   return result;
 }
 
@@ -240,7 +265,9 @@ export async function codexHomeChecks(
   const example = codexHomeForAgent(config, "doctor-probe", env);
   const agentsDir = dirname(dirname(example));
   const perAgent = await writableCheck("per-agent CODEX_HOME", agentsDir);
-  perAgent.detail = `each agent gets <state_dir>/agents/<agent>/codex-home; ${perAgent.detail}`;
+  perAgent.detail =
+    "each agent gets <state_dir>/agents/<agent>-<16 hex of sha256(agent)>/codex-home " +
+    `(e.g. ${example} for agent "doctor-probe"); ${perAgent.detail}`;
   results.push(perAgent);
   const facts = await readCodexConfigFacts(operatorHome);
   if (facts.credentialsStore === "keyring" || facts.credentialsStore === "auto") {
@@ -250,7 +277,9 @@ export async function codexHomeChecks(
       detail:
         `cli_auth_credentials_store is "${facts.credentialsStore}": codex keys keyring entries by ` +
         "the CODEX_HOME path, so per-agent homes do not see the operator's keyring login",
-      remedy: 'set cli_auth_credentials_store = "file" in config.toml and run `codex login` again',
+      remedy:
+        'set cli_auth_credentials_store = "file" in config.toml and log codex in again (the auth ' +
+        "line says how)",
     });
   }
   if ((await statOrUndefined(join(operatorHome, "auth.json"))) === undefined) {
@@ -258,7 +287,9 @@ export async function codexHomeChecks(
       name: "per-agent CODEX_HOME",
       status: "warn",
       detail: `${join(operatorHome, "auth.json")} does not exist; agents link to it`,
-      remedy: "fine for API keys from the environment and endpoints; otherwise run `codex login`",
+      remedy:
+        "fine for API keys from the environment and endpoints; otherwise log codex in (the auth " +
+        "line says how)",
     });
   }
   return results;

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 
 import { resolveCodexBinary } from "../codex/binary.js";
+import { effectiveCodexHome } from "../codex/codex-home.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
 import { isAppError } from "../core/app-error.js";
 import {
@@ -17,6 +18,8 @@ import {
   socketChecks,
   writableCheck,
 } from "./checks.js";
+import { nodeChecks } from "./node-check.js";
+import { probeCodexSandbox, sandboxChecks, type SandboxProbe } from "./sandbox-check.js";
 
 export interface DoctorOptions {
   /** A plugin config object file, or a daemon config.json with a `providers` list. */
@@ -27,6 +30,10 @@ export interface DoctorOptions {
   /** Bound on the endpoint request. */
   endpointTimeoutMs?: number;
   fetchImpl?: typeof fetch;
+  /** The node running the doctor (default: this process's); for tests. */
+  currentNode?: { path: string; version: string };
+  /** Replaces the real `codex sandbox` probe; for tests. */
+  probeSandbox?: (codexPath: string, env: NodeJS.ProcessEnv) => Promise<SandboxProbe>;
 }
 
 export interface DoctorReport {
@@ -81,9 +88,15 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     versionProbeMs: config.timeouts.versionProbeMs,
     env,
   });
+  results.push(...(await nodeChecks({ env, current: options.currentNode })));
   results.push(codexCheck(binary));
   const auth = await authStatusFor(config, env);
-  results.push(authCheck(auth));
+  results.push(
+    authCheck(auth, {
+      codex: binary.ready ? binary.path : "codex",
+      codexHome: effectiveCodexHome(config.codexHome, env),
+    }),
+  );
   results.push(
     await endpointCheck(
       await probeTarget(config, env, auth),
@@ -91,6 +104,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       options.fetchImpl,
     ),
   );
+  const probeSandbox =
+    options.probeSandbox ??
+    ((codex: string, probeEnv: NodeJS.ProcessEnv) =>
+      probeCodexSandbox(codex, probeEnv, config.timeouts.versionProbeMs));
+  const probe = binary.ready ? await probeSandbox(binary.path, env) : undefined;
+  results.push(...sandboxChecks(config.sandbox, probe, binary));
   results.push(await writableCheck("state_dir", config.stateDir));
   results.push(...(await codexHomeChecks(config, env)));
   results.push(...(await socketChecks(config, env)));

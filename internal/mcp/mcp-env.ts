@@ -13,3 +13,10 @@ export const PLEXUM_MCP_AGENT_ID = "PLEXUM_MCP_AGENT_ID";
 
 /** Log level of the bridge (pino level name); passed on from the plugin's PLEXUM_LOG_LEVEL. */
 export const PLEXUM_MCP_LOG_LEVEL = "PLEXUM_MCP_LOG_LEVEL";
+
+/**
+ * The node the executable's launcher runs (scripts/launcher.mjs). The bridge gets the plugin's own
+ * node: codex passes MCP servers only a few variables of its environment, so an operator's
+ * PLEXUM_NODE_PATH would not reach it, and PATH's node may be another one.
+ */
+export const PLEXUM_NODE_PATH = "PLEXUM_NODE_PATH";

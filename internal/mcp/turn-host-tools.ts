@@ -17,6 +17,7 @@ import {
   PLEXUM_MCP_AGENT_ID,
   PLEXUM_MCP_LOG_LEVEL,
   PLEXUM_MCP_SOCKET,
+  PLEXUM_NODE_PATH,
 } from "./mcp-env.js";
 import { type McpServerRegistration } from "./mcp-registration.js";
 import { agentSocketPath } from "./socket-path.js";
@@ -35,6 +36,8 @@ export interface TurnHostToolsOptions {
   logger: Logger;
   /** The plugin's environment, for PLEXUM_MCP_LOG_LEVEL. */
   env?: NodeJS.ProcessEnv;
+  /** The node the bridge runs on (default: the plugin's own, process.execPath). */
+  nodePath?: string;
 }
 
 /** One turn's host tools; open() before codex starts, close() when the turn is over. */
@@ -89,6 +92,7 @@ export class TurnHostTools {
       env: {
         [PLEXUM_MCP_SOCKET]: socketPath,
         [PLEXUM_MCP_AGENT_ID]: options.agentId,
+        [PLEXUM_NODE_PATH]: options.nodePath ?? process.execPath,
         ...(logLevel === undefined || logLevel === "" ? {} : { [PLEXUM_MCP_LOG_LEVEL]: logLevel }),
       },
       startupTimeoutSec: options.mcpHost.startupTimeoutMs / 1000,

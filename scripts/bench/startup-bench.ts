@@ -1,14 +1,17 @@
-// P1: spawn → go-plugin handshake line of the built plugin, next to reference points measured in the
-// same rounds (this machine is shared, so only figures from one run compare): `node -e 0`, node
-// booting and printing a line, the least a grpc-js plugin can do (min-grpc-plugin.mjs), and the
-// plugin as a plain esbuild bundle without the fast-start packing (scripts/fast-start.mjs). Each
-// round runs every candidate once, in a rotating order. CPU time is the plugin's own (every
+// P1: spawn → go-plugin handshake line of the built plugin, on the node that runs this benchmark
+// (PLEXUM_NODE_PATH), next to reference points measured in the same rounds (this machine is
+// shared, so only figures from one run compare): `node -e 0`, node booting and printing a line, the
+// least a grpc-js plugin can do (min-grpc-plugin.mjs), the plugin as a plain esbuild bundle without
+// the fast-start packing (scripts/fast-start.mjs), the fast start without its code cache (a first
+// start), and on Node 22.8+ the plain bundle under Node's own compile cache. Each round runs every
+// candidate once, in a rotating order. CPU time is the plugin's own (every
 // thread, from /proc/<pid>/task/*/schedstat) up to the handshake, which load on the machine
 // inflates far less than wall time. Then a real go-plugin v1.0.1 host (test/go-host) times its
 // client.Start() against the plugin, with and without AutoMTLS.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -58,8 +61,33 @@ function baseEnv(root: string): NodeJS.ProcessEnv {
     // The plugin prepares its default state dir right after the handshake; keep it out of $HOME.
     XDG_STATE_HOME: join(root, "state"),
     PLEXUM_LOG_LEVEL: "warn",
+    // The plugin runs on this benchmark's node, with a code cache of its own.
+    PLEXUM_NODE_PATH: process.execPath,
+    PLEXUM_CODE_CACHE: join(root, "code-cache"),
   };
 }
+
+/** Runs `command` for `ms` (past the code cache's write), then stops it. */
+function runFor(command: string, args: string[], env: NodeJS.ProcessEnv, ms: number): void {
+  const run = spawnSync(command, args, {
+    env,
+    timeout: ms,
+    killSignal: "SIGTERM",
+    stdio: "ignore",
+  });
+  if (run.error !== undefined && (run.error as { code?: string }).code !== "ETIMEDOUT") {
+    throw run.error;
+  }
+}
+
+// Node 22.8+: the plain bundle required by a loader that turns on Node's compile cache, which the
+// fast-start loader's own code cache is measured against (docs/benchmarks.md, P1).
+const COMPILE_CACHE_LOADER = `"use strict";
+const m = require("node:module");
+m.enableCompileCache(process.env.BENCH_COMPILE_CACHE);
+if (process.env.BENCH_FLUSH === "1") setTimeout(() => m.flushCompileCache(), 1000).unref();
+require("./plexum-openai-provider-plugin");
+`;
 
 function measureOnce(candidate: Candidate, env: NodeJS.ProcessEnv): Promise<Sample> {
   return new Promise((resolvePromise, reject) => {
@@ -118,7 +146,13 @@ function goHostStarts(hostBin: string, autoMtls: boolean, count: number, root: s
   const times: number[] = [];
   for (let i = 0; i < count; i += 1) {
     const run = spawnSync(hostBin, ["-plugin", PLUGIN, ...(autoMtls ? ["-automtls"] : [])], {
-      env: { ...process.env, TMPDIR: root, XDG_STATE_HOME: join(root, "state") },
+      env: {
+        ...process.env,
+        TMPDIR: root,
+        XDG_STATE_HOME: join(root, "state"),
+        PLEXUM_NODE_PATH: process.execPath,
+        PLEXUM_CODE_CACHE: join(root, "code-cache"),
+      },
       encoding: "utf8",
       timeout: 60_000,
     });
@@ -146,6 +180,22 @@ async function main(): Promise<void> {
   await mkdir(join(root, "state"));
   const env = baseEnv(root);
   const host = await generateAutoMtlsCertificate();
+  // The code cache is written a second after a start; the rounds below stop at the handshake.
+  runFor(PLUGIN, [], env, 2500);
+  const hasCompileCache =
+    typeof (createRequire(import.meta.url)("node:module") as { enableCompileCache?: unknown })
+      .enableCompileCache === "function";
+  const compileCacheLoader = join(PLAIN_DIR, "compile-cache.cjs");
+  const compileCacheEnv = { BENCH_COMPILE_CACHE: join(root, "node-compile-cache") };
+  if (hasCompileCache) {
+    await writeFile(compileCacheLoader, COMPILE_CACHE_LOADER);
+    runFor(
+      process.execPath,
+      [compileCacheLoader],
+      { ...env, ...compileCacheEnv, BENCH_FLUSH: "1" },
+      2500,
+    );
+  }
   const candidates: Candidate[] = [
     { name: "node -e 0 (spawn → exit)", command: process.execPath, args: ["-e", "0"] },
     {
@@ -155,6 +205,22 @@ async function main(): Promise<void> {
     },
     { name: "minimal grpc-js plugin (unbundled)", command: process.execPath, args: [MIN_PLUGIN] },
     { name: "plugin, plain esbuild bundle", command: PLAIN, args: [] },
+    {
+      name: "plugin, fast start without its code cache (a first start)",
+      command: PLUGIN,
+      args: [],
+      env: { PLEXUM_CODE_CACHE: "off" },
+    },
+    ...(hasCompileCache
+      ? [
+          {
+            name: "plugin, plain bundle under Node's compile cache",
+            command: process.execPath,
+            args: [compileCacheLoader],
+            env: compileCacheEnv,
+          },
+        ]
+      : []),
     { name: "plugin (dist, fast start)", command: PLUGIN, args: [] },
     {
       name: "plugin (dist, fast start), AutoMTLS",
@@ -171,7 +237,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < candidates.length; i += 1) {
         const candidate = candidates[(round + i) % candidates.length] as Candidate;
         const sample = await measureOnce(candidate, env);
-        if (candidate.until === "line" && candidate.command !== process.execPath) {
+        if (candidate.until === "line" && candidate.args[0] !== "-e") {
           if (!/^1\|1\|(unix|tcp)\|/.test(sample.line)) {
             throw new Error(
               `${candidate.name}: unexpected handshake ${JSON.stringify(sample.line)}`,
@@ -198,6 +264,7 @@ async function main(): Promise<void> {
     }
 
     const notes = [
+      `Node ${process.version} (${process.execPath})`,
       `${rounds} rounds, candidates interleaved; 1-minute load average ${loadBefore} before, ` +
         `${loadAfter} after, on ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} CPUs`,
       `dist/plexum-openai-provider-plugin: ${(statSync(PLUGIN).size / 1e6).toFixed(2)} MB, V8 code ` +

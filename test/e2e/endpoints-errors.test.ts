@@ -644,7 +644,11 @@ describe("doctor", () => {
     const h = harness;
     const file = join(h.root, "plugin-config.json");
     const daemonFile = join(h.root, "daemon-config.json");
+    const codex = findCodexBinary();
+    if (!codex.found) throw new Error(codex.reason);
     const pluginConfig = {
+      // As an operator sets it: a codex found only on this shell's PATH is a warning.
+      binary: codex.path,
       state_dir: h.stateDir,
       codex_home: h.codexHome,
       config_overrides: OFFLINE,
@@ -660,7 +664,7 @@ describe("doctor", () => {
 
     const good = await doctor(daemonFile, { E2E_DOCTOR_KEY: "sk-doctor-key-0001" });
     expect(good.status, good.stdout + good.stderr).toBe(0);
-    expect(good.stdout).toMatch(/^OK {4}codex: .*codex-cli 0\.169\.0, supported/m);
+    expect(good.stdout).toMatch(/^OK {4}codex: .*\(config\), codex-cli 0\.169\.0, supported/m);
     expect(good.stdout).toMatch(/^OK {4}auth: mode endpoint/m);
     expect(good.stdout).toMatch(
       /^OK {4}endpoint: .*reachable, GET .*\/v1\/models answered HTTP 200/m,

@@ -3,7 +3,7 @@
 // without AutoMTLS, plus the version-negotiation cases. The suite is skipped only when Go or the
 // go-plugin sources are not installed (.ci/go-host-deps.sh installs them).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,10 +93,10 @@ let hostBin = "";
 // version-mismatch case leaves a socket behind: go-plugin SIGKILLs the plugin on a mismatch.
 let runTmp = "";
 
-function runHost(args: string[]): Promise<HostRun> {
+function runHost(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<HostRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(hostBin, ["-plugin", pluginPath, ...args], {
-      env: { ...process.env, TMPDIR: runTmp },
+      env: { ...env, TMPDIR: runTmp },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -255,5 +255,23 @@ describe.skipIf(goMissing)("a real go-plugin host (v1.0.1) loads the plugin", ()
     );
     expect(run.summary.ping, ctx).toBeUndefined();
     expect(run.summary.process_gone, ctx).toBe(true);
+  });
+
+  it("hears why the plugin cannot start when the host's PATH holds no node, at error level", async () => {
+    // A PATH with `date` (for the log line's timestamp) but no node, as on a host whose node
+    // lives elsewhere; the executable's launcher says so in one hclog line.
+    const bin = join(workDir, "date-only");
+    mkdirSync(bin, { recursive: true });
+    const date = spawnSync("sh", ["-c", "command -v date"], { encoding: "utf8" }).stdout.trim();
+    if (!existsSync(join(bin, "date"))) symlinkSync(date, join(bin, "date"));
+    const { PLEXUM_NODE_PATH: _node, ...env } = process.env;
+    const run = await runHost([], { ...env, PATH: bin });
+    const ctx = context(run);
+    expect(run.code, ctx).toBe(1);
+    expect(run.summary.ok, ctx).toBe(false);
+    expect(run.summary.stage, ctx).toBe("start");
+    expect(run.summary.plugin_log.raw, ctx).toBe(0);
+    expect(run.summary.plugin_log.levels, ctx).toEqual({ error: 1 });
+    expect(run.stderr, ctx).toContain("no node found: PLEXUM_NODE_PATH is not set");
   });
 });

@@ -542,7 +542,7 @@ describe("started and cancelled in a loop", () => {
   it("runs with glibc's malloc arenas capped, which keeps RSS flat over thousands of turns", async () => {
     const harness = await startHarness({ skipConfigure: true });
     const environ = readFileSync(`/proc/${harness.plugin.process.pid}/environ`, "utf8");
-    // Set on the executable's #! line (scripts/build.mjs); glibc reads it at process start.
+    // Set by the executable's launcher (scripts/launcher.mjs); glibc reads it at process start.
     expect(environ.split("\0")).toContain("MALLOC_ARENA_MAX=2");
     expect(harness.stderrLines.join("\n")).not.toContain("MALLOC_ARENA_MAX is not set");
 

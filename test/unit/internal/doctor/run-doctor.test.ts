@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { endpointCheck } from "../../../../internal/doctor/checks.js";
 import { runDoctor } from "../../../../internal/doctor/run-doctor.js";
+import { findCodexBinary } from "../../../helpers/codex-bin.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 describe("runDoctor", () => {
@@ -79,6 +80,30 @@ describe("runDoctor", () => {
     // The rest of the config (the endpoint) was still checked.
     expect(report.text).toMatch(/endpoint: .*answered 401/);
     expect(report.text).toContain("what to do:");
+  });
+
+  it("names the codex and CODEX_HOME to log in with, and says bypass is the default", async () => {
+    const codex = findCodexBinary();
+    if (!codex.found) throw new Error(codex.reason);
+    const report = await runDoctor({
+      configFile: await configFile({
+        state_dir: join(root, "state"),
+        codex_home: root,
+        binary: codex.path,
+        openai: { base_url: url },
+      }),
+      env: { PATH: process.env["PATH"] ?? "" },
+      probeSandbox: async () => ({ works: true, detail: "probed" }),
+    });
+    const auth = report.results.find((result) => result.name === "auth");
+    expect(auth).toMatchObject({ status: "fail" });
+    // After `npm ci`, or on a host the plugin was copied to, no `codex` need be on PATH.
+    expect(auth?.remedy).toContain(`\`CODEX_HOME=${root} ${codex.path} login --device-auth\``);
+    const sandbox = report.results.find((result) => result.name === "sandbox");
+    expect(sandbox).toMatchObject({ status: "warn" });
+    expect(report.text).toMatch(/^WARN {2}sandbox: sandbox is "bypass" \(the default\)/m);
+    const names = report.results.map((result) => result.name);
+    expect(names).toEqual(expect.arrayContaining(["node", "node under systemd", "codex sandbox"]));
   });
 
   it("fails on a file that is not JSON", async () => {

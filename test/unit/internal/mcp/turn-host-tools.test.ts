@@ -112,6 +112,8 @@ describe("TurnHostTools", () => {
         PLEXUM_MCP_SOCKET: agentSocketPath("agent-a", { stateDir }),
         PLEXUM_MCP_AGENT_ID: "agent-a",
         PLEXUM_MCP_LOG_LEVEL: "debug",
+        // The bridge runs on the plugin's own node, whatever codex leaves of PATH.
+        PLEXUM_NODE_PATH: process.execPath,
       },
       startupTimeoutSec: 20,
       toolTimeoutSec: 330,
