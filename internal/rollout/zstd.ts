@@ -1,6 +1,26 @@
-// zstd for `.jsonl.zst` rollouts. Node 20 has no zstd: decompression is fzstd (pure JS, streaming),
-// compression is the reference zstd library compiled to WebAssembly (@hpcc-js/wasm-zstd, the wasm
-// embedded in its JS). Both load on first use, so plain rollouts never pay for them.
+// zstd for `.jsonl.zst` rollouts: node:zlib's where node has it (22.15+, 23.8+). Node 20 and early
+// 22 have none: decompression is then fzstd (pure JS, streaming), compression the reference zstd
+// library compiled to WebAssembly (@hpcc-js/wasm-zstd, the wasm embedded in its JS). Those load on
+// first use, so plain rollouts, and newer nodes, never pay for them.
+import { Readable, type Transform } from "node:stream";
+import * as zlib from "node:zlib";
+
+/** node:zlib's zstd, which @types/node 20 does not declare. */
+interface NodeZstd {
+  createZstdDecompress(): Transform;
+  zstdCompressSync(data: Uint8Array, options: { params: Record<number, number> }): Buffer;
+  constants: { ZSTD_c_compressionLevel: number };
+}
+
+/** node:zlib's zstd when this node has it. */
+function nodeZstd(): NodeZstd | undefined {
+  const candidate = zlib as unknown as Partial<NodeZstd>;
+  return typeof candidate.createZstdDecompress === "function" &&
+    typeof candidate.zstdCompressSync === "function" &&
+    typeof candidate.constants?.ZSTD_c_compressionLevel === "number"
+    ? (candidate as NodeZstd)
+    : undefined;
+}
 
 /** The suffix codex gives compressed rollouts. */
 export const ZSTD_SUFFIX = ".zst";
@@ -17,6 +37,20 @@ export function isZstdPath(path: string): boolean {
 export async function* zstdDecompress(
   source: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<Buffer, void, undefined> {
+  const native = nodeZstd();
+  if (native !== undefined) {
+    let empty = true;
+    const counted = (async function* () {
+      for await (const chunk of source) {
+        if (chunk.length > 0) empty = false;
+        yield chunk;
+      }
+    })();
+    const decompress = Readable.from(counted).pipe(native.createZstdDecompress());
+    for await (const chunk of decompress) yield chunk as Buffer;
+    if (empty) throw new Error("zstd stream is empty");
+    return;
+  }
   const { Decompress } = await import("fzstd");
   let out: Buffer[] = [];
   // fzstd may hand out views of its own window; copy before it moves on.
@@ -57,8 +91,13 @@ export class ZstdFrameEncoder {
     this.#compress = compress;
   }
 
-  /** Loads the WebAssembly compressor (once per process). */
+  /** node:zlib's compressor, else loads the WebAssembly one (once per process). */
   static async create(level = 3): Promise<ZstdFrameEncoder> {
+    const native = nodeZstd();
+    if (native !== undefined) {
+      const params = { [native.constants.ZSTD_c_compressionLevel]: level };
+      return new ZstdFrameEncoder((data) => native.zstdCompressSync(data, { params }));
+    }
     const { Zstd } = await import("@hpcc-js/wasm-zstd");
     const zstd = await Zstd.load();
     return new ZstdFrameEncoder((data) => zstd.compress(data, level));
