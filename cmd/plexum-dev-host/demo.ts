@@ -4,81 +4,73 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
-import { DEMO_PROMPTS, demoScript } from "../../internal/mock-model/demo-script.js";
-import {
-  type ResponsesServer,
-  startResponsesServer,
-} from "../../internal/mock-model/responses-server.js";
-import {
-  closeSession,
-  openSession,
-  readProviderEntry,
-  runPrintedTurn,
-  turnSucceeded,
-} from "./dev-host.js";
+import { readPluginConfigFile } from "../../internal/config/plugin-config-file.js";
+import { DEMO_PROMPTS } from "../../internal/mock-model/demo-script.js";
+import { runSession } from "./dev-host.js";
+import { type EmbeddedModel, startEmbeddedModel } from "./embedded-model.js";
+import type { HostReport } from "./host-report.js";
 
 /** Options of the demo command. */
 export interface DemoOptions {
   pluginPath: string;
   /** Use codex's own provider and login instead of the embedded mock. */
   live: boolean;
-  /** An operator config.json whose provider config replaces the embedded one. */
+  /** A plugin config, or a daemon config.json, that replaces the embedded model. */
   configFile?: string;
   provider?: string;
+  /** Cancels the running turn; the second prompt is not sent. */
+  signal?: AbortSignal;
 }
 
 /** Runs the demo; resolves to the process exit code. */
-export async function runDemo(
-  options: DemoOptions,
-  print: (line: string) => void,
-): Promise<number> {
+export async function runDemo(options: DemoOptions, out: HostReport): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), "plexum-demo-"));
-  let server: ResponsesServer | undefined;
+  let model: EmbeddedModel | undefined;
   try {
     const workspace = join(root, "workspace");
-    const codexHome = join(root, "codex-home");
     await mkdir(workspace);
-    await mkdir(codexHome);
     await writeFile(join(workspace, "README.md"), "# Alice's project\n");
     await writeFile(join(workspace, "notes.txt"), "remember the milk\n");
 
-    let config: Record<string, unknown>;
+    let config: unknown;
     if (options.configFile !== undefined) {
-      const entry = await readProviderEntry(options.configFile, options.provider);
-      config = { state_dir: join(root, "state"), ...(entry.config as Record<string, unknown>) };
-      print(`using provider ${entry.name} from ${options.configFile}`);
+      const file = await readPluginConfigFile(options.configFile, options.provider);
+      out.report({
+        type: "config_file",
+        file: options.configFile,
+        ...(file.provider === undefined ? {} : { provider: file.provider.name }),
+      });
+      // A config that is not an object goes to Configure as it is, to be refused there.
+      config =
+        typeof file.config === "object" && file.config !== null && !Array.isArray(file.config)
+          ? { state_dir: join(root, "state"), ...file.config }
+          : file.config;
     } else if (options.live) {
+      out.report({ type: "live" });
       config = { state_dir: join(root, "state") };
-      print("using codex's own provider and login (live)");
     } else {
-      server = await startResponsesServer({ script: demoScript });
-      config = {
-        state_dir: join(root, "state"),
-        codex_home: codexHome,
-        config_overrides: mockProviderOverrides(server.url),
-      };
-      print(`embedded mock model at ${server.url} (offline; see README for a real model)`);
+      model = await startEmbeddedModel(root);
+      out.report({ type: "mock_model", url: model.server.url });
+      config = model.config({});
     }
 
-    const session = await openSession(options.pluginPath, config, print);
-    let ok = true;
-    try {
-      const agent = { agentId: "demo-agent", workspace };
-      for (const prompt of [DEMO_PROMPTS.first, DEMO_PROMPTS.second]) {
-        const end = await runPrintedTurn(session, { ...agent, prompt }, print);
-        if (!turnSucceeded(end)) {
-          ok = false;
-          break;
-        }
-      }
-    } finally {
-      await closeSession(session, print);
-    }
-    if (server !== undefined) print(`the mock model served ${server.requests.length} requests`);
+    const server = model?.server;
+    const ok = await runSession(
+      {
+        pluginPath: options.pluginPath,
+        config,
+        agentId: "demo-agent",
+        workspace,
+        prompts: [DEMO_PROMPTS.first, DEMO_PROMPTS.second],
+        stopOnFailure: true,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(server === undefined ? {} : { mockRequests: () => server.requests.length }),
+      },
+      out,
+    );
     return ok ? 0 : 1;
   } finally {
-    await server?.close();
+    await model?.close();
     await rm(root, { recursive: true, force: true });
   }
 }

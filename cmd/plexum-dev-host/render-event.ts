@@ -1,30 +1,34 @@
-// Renders wire turn events as short human-readable lines for a person at a terminal.
+// Renders wire turn events as short lines for a person at a terminal: the events whose text stands
+// alone. The ones whose text depends on what was already said (turn start and end, usage, errors,
+// commands) are text-report.ts's.
 import {
   ErrorClass,
   type ErrorEvent,
   NoticeEvent_Kind,
   ToolEvent_Phase,
+  type TurnEnd,
   TurnEnd_Outcome,
   type TurnEvent,
   type Usage,
 } from "../../internal/provider/provider-protocol.js";
 
-function usageLine(usage: Usage | undefined): string {
-  if (usage === undefined) return "n/a";
+/** Token counts in one short phrase. */
+export function usageText(usage: Usage): string {
   return (
     `in ${usage.inputTokens} (cached ${usage.cachedInputTokens}), ` +
     `out ${usage.outputTokens} (reasoning ${usage.reasoningOutputTokens})`
   );
 }
 
-function errorLine(error: ErrorEvent): string {
+/** An error's class, code and retry advice, without its message. */
+export function errorHead(error: ErrorEvent): string {
   const retry = error.retryable
     ? `retryable${error.retryAfterSeconds === undefined ? "" : ` after ${error.retryAfterSeconds}s`}`
     : "not retryable";
-  return `[${ErrorClass[error.class]?.toLowerCase() ?? "unknown"}] ${error.code}: ${error.message} (${retry})`;
+  return `[${ErrorClass[error.class]?.toLowerCase() ?? "unknown"}] ${error.code} (${retry})`;
 }
 
-function indent(text: string, prefix = "    "): string {
+export function indent(text: string, prefix = "    "): string {
   return text
     .trimEnd()
     .split("\n")
@@ -32,16 +36,29 @@ function indent(text: string, prefix = "    "): string {
     .join("\n");
 }
 
-/** One event as display text; "" for events not worth a line. */
+/** The lines after a turn's end line: structured output, diff, a crash's stderr tail. */
+export function turnEndDetails(end: TurnEnd): string[] {
+  const lines: string[] = [];
+  if (end.structuredOutputJson !== "") lines.push(`  output: ${end.structuredOutputJson}`);
+  if (end.diff !== undefined && end.diff.status !== "not_git") {
+    lines.push(`  diff (${end.diff.status}): ${end.diff.files.join(", ") || "no changes"}`);
+  }
+  if (end.outcome === TurnEnd_Outcome.CRASHED && end.stderrTail !== "") {
+    lines.push(`  stderr tail:\n${indent(end.stderrTail)}`);
+  }
+  return lines;
+}
+
+/** A completed command: its exit code and (the head of) its output, after `head`. */
+export function commandResult(head: string, exitCode: number | undefined, output: string): string {
+  const line = `${head}exit ${exitCode ?? "?"}`;
+  return output === "" ? line : `${line}\n${indent(output.slice(0, 2000))}`;
+}
+
+/** One self-contained event as display text; "" for events not worth a line on their own. */
 export function renderEvent(event: TurnEvent): string {
   const body = event.event;
   switch (body.case) {
-    case "turnStarted":
-      return (
-        `▶ turn started — thread ${body.value.threadId} (${body.value.resumed ? "resumed" : "new"}), ` +
-        `model ${body.value.model || "codex default"}, sandbox ${body.value.sandbox}` +
-        (body.value.worktreePath === "" ? "" : `, worktree ${body.value.worktreePath}`)
-      );
     case "text":
       return `💬 ${body.value.text}`;
     case "reasoning":
@@ -50,12 +67,6 @@ export function renderEvent(event: TurnEvent): string {
       const phase = ToolEvent_Phase[body.value.phase]?.toLowerCase() ?? "?";
       const tool = body.value.tool;
       switch (tool.case) {
-        case "command": {
-          if (body.value.phase !== ToolEvent_Phase.COMPLETED) return `🔧 $ ${tool.value.command}`;
-          const output = tool.value.aggregatedOutput;
-          const head = `🔧 $ ${tool.value.command} → exit ${tool.value.exitCode ?? "?"}`;
-          return output === "" ? head : `${head}\n${indent(output.slice(0, 2000))}`;
-        }
         case "mcpToolCall":
           return `🔌 ${tool.value.server}/${tool.value.tool} ${phase} ${body.value.status}`;
         case "fileChange":
@@ -66,15 +77,12 @@ export function renderEvent(event: TurnEvent): string {
           return `📋 ${tool.value.items.map((i) => `${i.completed ? "☑" : "☐"} ${i.text}`).join("  ")}`;
         case "collabToolCall":
           return `🤝 ${tool.value.tool} (${phase})`;
+        case "command":
         case undefined:
           return "";
       }
       return "";
     }
-    case "usage":
-      return `📊 usage this turn: ${usageLine(body.value.turn)}; thread total: ${usageLine(body.value.thread)}`;
-    case "error":
-      return `⚠ ${errorLine(body.value)}`;
     case "notice":
       return body.value.kind === NoticeEvent_Kind.THREAD_STORED
         ? ""
@@ -83,27 +91,16 @@ export function renderEvent(event: TurnEvent): string {
       return `· ${body.value.type}`;
     case "toolCall":
       return `🆔 ${body.value.kind} ${body.value.namespace === "" ? "" : `${body.value.namespace}/`}${body.value.name} [${body.value.callId}]`;
-    case "toolResult":
-      return `🆔 result [${body.value.callId}] ${body.value.output.length} chars`;
     case "hostToolCall":
       return `🧰 host tool ${body.value.toolName} ${body.value.argumentsJson}`;
     case "threadLost":
       return `⚠ thread ${body.value.threadId} lost (${body.value.reason}); ${body.value.action.replaceAll("_", " ")}`;
-    case "turnEnd": {
-      const end = body.value;
-      const outcome = TurnEnd_Outcome[end.outcome]?.toLowerCase() ?? "?";
-      const lines = [`■ turn ${outcome} in ${end.durationMs} ms — ${end.message || "ok"}`];
-      if (end.usage !== undefined) lines.push(`  usage: ${usageLine(end.usage)}`);
-      if (end.error !== undefined) lines.push(`  error: ${errorLine(end.error)}`);
-      if (end.structuredOutputJson !== "") lines.push(`  output: ${end.structuredOutputJson}`);
-      if (end.diff !== undefined && end.diff.status !== "not_git") {
-        lines.push(`  diff (${end.diff.status}): ${end.diff.files.join(", ") || "no changes"}`);
-      }
-      if (end.outcome === TurnEnd_Outcome.CRASHED && end.stderrTail !== "") {
-        lines.push(`  stderr tail:\n${indent(end.stderrTail)}`);
-      }
-      return lines.join("\n");
-    }
+    // The tool call's record already named the call; its result's size is no news to a person.
+    case "toolResult":
+    case "turnStarted":
+    case "usage":
+    case "error":
+    case "turnEnd":
     case undefined:
       return "";
   }

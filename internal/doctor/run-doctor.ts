@@ -1,11 +1,10 @@
 // `plexum-openai-provider-plugin doctor [--config file]`: reads the config the daemon would hand
 // the plugin, runs every check and prints one plain line per finding. Exit code 0 only when no
 // check failed (warnings do not fail).
-import { readFile } from "node:fs/promises";
-
 import { resolveCodexBinary } from "../codex/binary.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
+import { readPluginConfigFile } from "../config/plugin-config-file.js";
 import { isAppError } from "../core/app-error.js";
 import {
   authCheck,
@@ -53,7 +52,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   let parsed: ParsedConfig | undefined;
   let json: unknown = {};
   try {
-    json = options.configFile === undefined ? {} : await readPluginConfig(options);
+    json =
+      options.configFile === undefined
+        ? {}
+        : (await readPluginConfigFile(options.configFile, options.provider)).config;
     parsed = parseConfig(json, { env });
     results.push({
       name: "config",
@@ -147,33 +149,6 @@ function parseWithout(json: unknown, env: NodeJS.ProcessEnv): ParsedConfig {
   } catch {
     return parseConfig({}, { env });
   }
-}
-
-/** The plugin config: the file itself, or one provider entry's `config` of a daemon config.json. */
-async function readPluginConfig(options: DoctorOptions): Promise<unknown> {
-  const file = options.configFile ?? "";
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new Error(
-      `cannot read ${file} as JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  if (typeof json !== "object" || json === null || !("providers" in json)) return json;
-  const providers = (json as { providers: unknown }).providers;
-  if (!Array.isArray(providers)) throw new Error(`${file}: "providers" is not a list`);
-  const entry = (providers as { name?: unknown; config?: unknown }[]).find(
-    (candidate) => options.provider === undefined || candidate.name === options.provider,
-  );
-  if (entry === undefined) {
-    throw new Error(
-      options.provider === undefined
-        ? `${file}: "providers" lists no provider`
-        : `${file}: no provider named ${JSON.stringify(options.provider)}`,
-    );
-  }
-  return entry.config ?? {};
 }
 
 // parseConfig reports every field in one message: "invalid plugin config: a: x; b: y".

@@ -1,12 +1,13 @@
 // The Plexum RunTurn client the dev host, tests and benchmarks use: application code, not SDK.
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type JsonObject, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 
-import type {
-  HostToolCall,
-  ProviderPlugin,
-  RunTurnResponse,
-  StartTurnSchema,
-  TurnEvent,
+import {
+  type HostToolCall,
+  type ProviderPlugin,
+  type RunTurnResponse,
+  type StartTurnSchema,
+  type TurnEvent,
+  TurnEventSchema,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 
@@ -88,4 +89,12 @@ export async function* streamTurn(
     options.signal?.removeEventListener("abort", onAbort);
     if (!call.writableEnded) call.end();
   }
+}
+
+/**
+ * A turn event in protobuf's canonical JSON mapping with the .proto's snake_case field names
+ * (`{"seq":"3","time":"…","text":{"text":"…"}}`; 64-bit integers are strings, enums their names).
+ */
+export function turnEventJson(event: TurnEvent): JsonObject {
+  return toJson(TurnEventSchema, event, { useProtoFieldName: true }) as JsonObject;
 }
