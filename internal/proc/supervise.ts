@@ -190,7 +190,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
       this.#exited = true;
       clearTimeout(this.#timer);
       this.#unsubscribe?.();
-      logger?.debug({ pid: this.#pid, code, signal, termination: this.#level }, "codex exited");
+      logger?.debug({ pid: this.#pid, code, signal, termination: this.#level }, "process exited");
       // Reap whatever the child left behind: same-group children by group kill, escaped-session
       // descendants by the recorded list. Then give stderr a moment to drain.
       this.#signalGroup("SIGKILL");
