@@ -1,9 +1,11 @@
 // `plexum-openai-provider-plugin doctor [--config file]`: reads the config the daemon would hand
 // the plugin, runs every check and prints one plain line per finding. Exit code 0 only when no
 // check failed (warnings do not fail).
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 
 import { resolveCodexBinary } from "../codex/binary.js";
+import { configSchema } from "../config/config-schema.js";
+import { MAX_CONFIG_JSON_BYTES, MAX_CONFIG_READ_BYTES } from "../config/limits.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
 import { isAppError } from "../core/app-error.js";
 import {
@@ -47,7 +49,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   let json: unknown = {};
   try {
     json = options.configFile === undefined ? {} : await readPluginConfig(options);
-    parsed = parseConfig(json, { env });
+    parsed = parseConfig(asSent(json), { env });
     results.push({
       name: "config",
       status: "ok",
@@ -116,17 +118,33 @@ function parseWithout(json: unknown, env: NodeJS.ProcessEnv): ParsedConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return parseConfig({}, { env });
   }
-  const remaining: Record<string, unknown> = { ...(json as Record<string, unknown>) };
-  try {
-    return parseConfig(remaining, { env });
-  } catch (error) {
-    const fields = isAppError(error) ? error.fields : [];
-    for (const field of fields) delete remaining[field.split(".")[0] ?? field];
+  // Unknown keys go first (however many there are); then each failure names a bounded list of
+  // fields: drop their keys and retry, at most once per known key, until the rest parses.
+  const remaining: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    if (Object.hasOwn(configSchema.shape, key)) remaining[key] = value;
   }
+  for (;;) {
+    try {
+      return parseConfig(remaining, { env });
+    } catch (error) {
+      const fields = isAppError(error) ? error.fields : [];
+      const keys = fields
+        .map((field) => field.split(".")[0] ?? field)
+        .filter((key) => key in remaining);
+      if (keys.length === 0) return parseConfig({}, { env });
+      for (const key of keys) delete remaining[key];
+    }
+  }
+}
+
+// The config as the daemon sends it, JSON text, so that its size is checked as Configure does;
+// a nesting too deep to serialise is left to parseConfig, which reports it.
+function asSent(json: unknown): unknown {
   try {
-    return parseConfig(remaining, { env });
+    return JSON.stringify(json);
   } catch {
-    return parseConfig({}, { env });
+    return json;
   }
 }
 
@@ -135,6 +153,13 @@ async function readPluginConfig(options: DoctorOptions): Promise<unknown> {
   const file = options.configFile ?? "";
   let json: unknown;
   try {
+    // A file far over what Configure accepts is not read at all.
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_READ_BYTES) {
+      throw new Error(
+        `it is ${size} bytes; a plugin config holds at most ${MAX_CONFIG_JSON_BYTES}`,
+      );
+    }
     json = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
     throw new Error(
@@ -157,12 +182,16 @@ async function readPluginConfig(options: DoctorOptions): Promise<unknown> {
   return entry.config ?? {};
 }
 
-// parseConfig reports every field in one message: "invalid plugin config: a: x; b: y".
+// parseConfig reports every field in one message: "invalid plugin config: a: x; b: y; and 3 more
+// problems". Messages hold "; " too, so only a "; " before the next field (or the count) splits.
+const NEXT_PROBLEM =
+  /; (?=(?:\(root\)|[A-Za-z_][^\s:;]*)(?:… \(\d+ characters\))?: |and \d+ more problems?$)/;
+
 function splitConfigErrors(message: string): string[] {
   const prefix = "invalid plugin config: ";
   if (!message.startsWith(prefix)) return [message];
   return message
     .slice(prefix.length)
-    .split("; ")
+    .split(NEXT_PROBLEM)
     .filter((part) => part !== "");
 }
