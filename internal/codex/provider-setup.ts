@@ -11,6 +11,7 @@
 import { flattenConfigOverrides, renderTomlLiteral } from "../config/config-overrides.js";
 import { checkBaseUrl } from "../config/endpoint-config.js";
 import { hasControlCharacter, WIRE_APIS } from "../config/endpoint-schema.js";
+import { quote, summariseProblems } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { type StreamErrorCode, type TurnError, turnError } from "../core/turn-error.js";
 
@@ -150,10 +151,10 @@ export function planProvider(
   }
   const headers = { ...configured?.httpHeaders, ...override?.httpHeaders };
   if (hasEntries(headers)) table["http_headers"] = headers;
-  const secretHeaderVars: string[] = [];
+  let secretHeaderVars: string[] = [];
   if (sameEndpoint && hasEntries(configured?.envHttpHeaders)) {
     table["env_http_headers"] = { ...configured?.envHttpHeaders };
-    secretHeaderVars.push(...Object.values(configured?.envHttpHeaders ?? {}));
+    secretHeaderVars = Object.values(configured?.envHttpHeaders ?? {});
   }
   const params = { ...configured?.queryParams, ...override?.queryParams };
   if (hasEntries(params)) table["query_params"] = encodeQuery(params);
@@ -172,9 +173,10 @@ export function planProvider(
     "endpoint",
   );
   if (flattened.errors.length > 0) {
-    return invalid(flattened.errors.map((issue) => `${issue.path}: ${issue.message}`).join("; "));
+    return invalid(summariseProblems(flattened.errors.map(toProblem)).detail);
   }
-  setup.overrides.push(...flattened.assignments);
+  // concat, not push(...): one argument per header would be one stack slot each.
+  setup.overrides = setup.overrides.concat(flattened.assignments);
   setup.description = `${providerId} at ${baseUrl}${key === undefined ? " (no API key)" : ""}`;
   maskKeys(setup, env, secretHeaderVars);
   return { ok: true, value: setup };
@@ -209,7 +211,7 @@ function checkOverride(override: EndpointOverride | undefined): string | undefin
   }
   const wireApi = nonEmpty(override.wireApi);
   if (wireApi !== undefined && !(WIRE_APIS as readonly string[]).includes(wireApi)) {
-    return `endpoint.wire_api "${wireApi}" is not supported: codex 0.169.0 speaks only "responses"`;
+    return `endpoint.wire_api ${quote(wireApi)} is not supported: codex 0.169.0 speaks only "responses"`;
   }
   for (const [kind, map] of [
     ["http_headers", override.httpHeaders],
@@ -217,7 +219,7 @@ function checkOverride(override: EndpointOverride | undefined): string | undefin
   ] as const) {
     for (const [name, value] of Object.entries(map ?? {})) {
       if (!NAME.test(name)) {
-        return `endpoint.${kind} name ${JSON.stringify(name)} may only contain letters, digits, - and _`;
+        return `endpoint.${kind} name ${quote(name)} may only contain letters, digits, - and _`;
       }
       if (kind === "http_headers" && hasControlCharacter(value)) {
         return `endpoint.http_headers.${name} must not contain control characters`;
@@ -266,6 +268,10 @@ function hasEntries(map: Readonly<Record<string, unknown>> | undefined): boolean
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
+}
+
+function toProblem(issue: { path: string; message: string }) {
+  return { field: issue.path, message: issue.message };
 }
 
 function invalid(message: string): ProviderSetupResult {

@@ -4,6 +4,7 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 
+import { pathProblem, quote } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { SANDBOX_MODES, type SandboxMode, type SandboxPolicy } from "../core/canonical-event.js";
 
@@ -46,25 +47,27 @@ export async function resolveSandboxPolicy(
       },
     };
   }
-  const dirs: string[] = [];
+  const dirs = new Set<string>();
   for (const dir of turnDirs.length > 0 ? turnDirs : config.writableDirs) {
     if (!isAbsolute(dir))
-      return { ok: false, message: `writable dir "${dir}" is not an absolute path` };
+      return { ok: false, message: `writable dir ${quote(dir)} is not an absolute path` };
+    // Refused before the stat: no such path can exist.
+    const problem = pathProblem(dir);
+    if (problem !== undefined) return { ok: false, message: `writable dir ${problem}` };
     const isDirectory = await stat(dir).then(
       (info) => info.isDirectory(),
       () => false,
     );
     if (!isDirectory)
       return { ok: false, message: `writable dir ${dir} is not an existing directory` };
-    const normalized = resolve(dir);
-    if (!dirs.includes(normalized)) dirs.push(normalized);
+    dirs.add(resolve(dir));
   }
   return {
     ok: true,
     policy: {
       sandbox: mode,
       approval: "never",
-      writableDirs: dirs,
+      writableDirs: [...dirs],
       networkAccess: options.networkAccess ?? config.networkAccess,
     },
   };

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 import { SANDBOX_MODES } from "../core/canonical-event.js";
 import { endpointSchema, openaiSchema } from "./endpoint-schema.js";
+import { MAX_NAME_CHARS, MAX_TEXT_CHARS } from "./limits.js";
 import { REASONING_EFFORTS } from "./model-knobs.js";
 
 /** The model id that means "no --model flag": codex's default, the only option on ChatGPT logins. */
@@ -32,7 +33,11 @@ export type ThreadLostPolicy = (typeof THREAD_LOST_POLICIES)[number];
 // A week: anything longer is almost certainly a unit mistake (ms given as seconds).
 const MAX_SECONDS = 7 * 24 * 3600;
 
+// Paths: their lengths are checked before the schema (config-limits.ts).
 const nonEmptyString = z.string().min(1, "must be a non-empty string");
+const atMost = (max: number) => `must be at most ${max} characters`;
+const name = nonEmptyString.max(MAX_NAME_CHARS, atMost(MAX_NAME_CHARS));
+const text = z.string().max(MAX_TEXT_CHARS, atMost(MAX_TEXT_CHARS));
 
 const seconds = (min: "positive" | "non-negative") =>
   (min === "positive"
@@ -75,16 +80,16 @@ const mcpHostSchema = z.strictObject({
 /** The raw host config as JSON; everything is optional, defaults live in load-config.ts. */
 export const configSchema = z.strictObject({
   binary: nonEmptyString.optional(),
-  extra_args: z.array(z.string()).optional(),
+  extra_args: z.array(text).optional(),
   supported_models: z
-    .array(nonEmptyString)
+    .array(name)
     .min(1, "must list at least one model")
     .refine((models) => new Set(models).size === models.length, "must not repeat a model")
     .optional(),
   model_args: z
     .record(
-      z.string(),
-      nonEmptyString.refine(
+      z.string().max(MAX_NAME_CHARS, atMost(MAX_NAME_CHARS)),
+      name.refine(
         (value) => !value.startsWith("-"),
         "must be a model name, not a flag (it must not start with '-')",
       ),
@@ -106,7 +111,10 @@ export const configSchema = z.strictObject({
   reasoning_effort: z.enum(REASONING_EFFORTS).optional(),
   // Each agent's turns run in a git worktree under state_dir (git/agent-worktree.ts).
   worktree: z
-    .strictObject({ enabled: z.boolean().optional(), base_ref: nonEmptyString.optional() })
+    .strictObject({
+      enabled: z.boolean().optional(),
+      base_ref: nonEmptyString.max(MAX_TEXT_CHARS, atMost(MAX_TEXT_CHARS)).optional(),
+    })
     .optional(),
   // Bound of the unified diff attached to turn_end; 0 collects no diff.
   diff_max_bytes: z

@@ -3,6 +3,8 @@
 // Secrets are never config values: only the names of environment variables that hold them.
 import { z } from "zod";
 
+import { MAX_NAME_CHARS, MAX_TEXT_CHARS } from "./limits.js";
+
 /** The only wire API codex 0.169.0 accepts; `wire_api = "chat"` is a hard config error there. */
 export const WIRE_APIS = ["responses"] as const;
 export type WireApi = (typeof WIRE_APIS)[number];
@@ -20,17 +22,23 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[A-Za-z0-9_-]+$/;
 const PROVIDER_ID = /^[A-Za-z0-9_-]+$/;
 
-const envName = z
-  .string()
-  .regex(ENV_NAME, "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+const atMost = (max: number) => `must be at most ${max} characters`;
+const name = z.string().max(MAX_NAME_CHARS, atMost(MAX_NAME_CHARS));
+const text = z.string().max(MAX_TEXT_CHARS, atMost(MAX_TEXT_CHARS));
+
+const envName = name.regex(
+  ENV_NAME,
+  "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+);
 
 // Header values may not carry control characters: codex silently drops such a header (observed).
-const headerValue = z
-  .string()
-  .refine((value) => !hasControlCharacter(value), "must not contain control characters");
+const headerValue = text.refine(
+  (value) => !hasControlCharacter(value),
+  "must not contain control characters",
+);
 
 const headerMap = z.record(
-  z.string().regex(HEADER_NAME, "header names may only contain letters, digits, - and _"),
+  name.regex(HEADER_NAME, "header names may only contain letters, digits, - and _"),
   headerValue,
 );
 
@@ -49,35 +57,31 @@ const wireApi = z.string().refine((value) => (WIRE_APIS as readonly string[]).in
 /** `endpoint`: a custom OpenAI-compatible Responses endpoint, wired as a codex model provider. */
 export const endpointSchema = z.strictObject({
   // http(s) URL; codex appends /responses. Checked further in endpoint-config.ts.
-  base_url: z.string().min(1, "must be a non-empty URL"),
+  base_url: text.min(1, "must be a non-empty URL"),
   // The name of the variable that holds the API key in the plugin's environment. Unset: no
   // Authorization header (e.g. an unauthenticated vLLM on a tailnet).
   api_key_env: envName.optional(),
   wire_api: wireApi.optional(),
   // The codex --model value for turns whose model has no model_args entry (e.g. "qwen3-coder").
-  model: z
-    .string()
+  model: name
     .min(1, "must be a non-empty model name")
     .refine((value) => !value.startsWith("-"), "must be a model name, not a flag")
     .optional(),
-  provider_id: z
-    .string()
-    .regex(PROVIDER_ID, "may only contain letters, digits, - and _")
-    .optional(),
-  name: z.string().min(1).optional(),
+  provider_id: name.regex(PROVIDER_ID, "may only contain letters, digits, - and _").optional(),
+  name: name.min(1).optional(),
   http_headers: headerMap.optional(),
   // Header name → the environment variable holding its value (a secret header such as api-key).
   env_http_headers: z
     .record(
-      z.string().regex(HEADER_NAME, "header names may only contain letters, digits, - and _"),
+      name.regex(HEADER_NAME, "header names may only contain letters, digits, - and _"),
       envName,
     )
     .optional(),
   query_params: z
     .record(
-      z.string().regex(HEADER_NAME, "parameter names may only contain letters, digits, - and _"),
+      name.regex(HEADER_NAME, "parameter names may only contain letters, digits, - and _"),
       // Any text: the plugin percent-encodes it (see provider-setup.ts).
-      z.string(),
+      text,
     )
     .optional(),
   request_max_retries: retries.optional(),
@@ -94,7 +98,7 @@ export const openaiSchema = z.strictObject({
   // The variable holding the key; passed to codex as CODEX_API_KEY (exec ignores OPENAI_API_KEY).
   api_key_env: envName.optional(),
   // codex's `openai_base_url`, e.g. a proxy in front of api.openai.com.
-  base_url: z.string().min(1, "must be a non-empty URL").optional(),
+  base_url: text.min(1, "must be a non-empty URL").optional(),
 });
 
 /** True when `value` holds a C0 control character or DEL. */

@@ -8,6 +8,7 @@ import type { ZodIssue } from "zod";
 
 import { AppError } from "../core/app-error.js";
 import { type SandboxMode } from "../core/canonical-event.js";
+import { checkConfigLimits } from "./config-limits.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
 import {
   configSchema,
@@ -25,6 +26,7 @@ import {
   resolveEndpoint,
   resolveOpenai,
 } from "./endpoint-config.js";
+import { MAX_CONFIG_JSON_BYTES, MAX_CONFIG_READ_BYTES, summariseProblems } from "./limits.js";
 import type { ReasoningEffort } from "./model-knobs.js";
 
 export const STATE_DIR_NAME = "plexum-openai-provider";
@@ -141,20 +143,30 @@ export function parseConfig(json: unknown, context: ParseConfigContext = {}): Pa
 
   const errors: ConfigWarning[] = [];
   const warnings: ConfigWarning[] = [];
+  // Loops, not push(...list): a list as long as the input would overflow the call stack.
+  const add = (to: ConfigWarning[], list: readonly ConfigWarning[]) => {
+    for (const item of list) to.push(item);
+  };
 
-  const parsed = configSchema.safeParse(input);
-  if (!parsed.success) errors.push(...parsed.error.issues.flatMap(issueToErrors));
+  // Sizes first: a field over its bound is reported and left out of everything below.
+  const limited = isRecord(input) ? checkConfigLimits(input) : undefined;
+  if (limited !== undefined) add(errors, limited.problems);
+  const record = limited?.within ?? {};
+
+  const parsed = configSchema.safeParse(limited?.within ?? input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) add(errors, issueToErrors(issue));
+  }
 
   // Checked even when the schema failed elsewhere, so all problems surface together.
-  const record = isRecord(input) ? input : {};
   const overrides = record["config_overrides"];
   const flattened = isRecord(overrides)
     ? flattenConfigOverrides(overrides)
     : { assignments: [], errors: [], warnings: [] };
-  errors.push(...flattened.errors.map((issue) => ({ field: issue.path, message: issue.message })));
-  warnings.push(
-    ...flattened.warnings.map((issue) => ({ field: issue.path, message: issue.message })),
-  );
+  for (const issue of flattened.errors) errors.push({ field: issue.path, message: issue.message });
+  for (const issue of flattened.warnings) {
+    warnings.push({ field: issue.path, message: issue.message });
+  }
 
   const stateDir = record["state_dir"];
   if (typeof stateDir === "string" && stateDir !== "" && !isAbsolute(stateDir)) {
@@ -167,8 +179,8 @@ export function parseConfig(json: unknown, context: ParseConfigContext = {}): Pa
   }
 
   const endpointIssues = checkEndpointConfig(record["endpoint"], record["openai"], env);
-  errors.push(...endpointIssues.errors);
-  warnings.push(...endpointIssues.warnings);
+  add(errors, endpointIssues.errors);
+  add(warnings, endpointIssues.warnings);
 
   const writableDirs = record["writable_dirs"];
   if (Array.isArray(writableDirs)) {
@@ -190,22 +202,25 @@ export function parseConfig(json: unknown, context: ParseConfigContext = {}): Pa
   }
 
   if (errors.length > 0 || !parsed.success) {
-    const fields = [...new Set(errors.map((error) => error.field))];
-    const detail = errors.map((error) => `${error.field}: ${error.message}`).join("; ");
+    const { detail, fields } = summariseProblems(errors);
     throw new AppError("CONFIG_INVALID", `invalid plugin config: ${detail}`, { fields });
   }
 
   const raw = parsed.data;
-  warnings.push(...collectWarnings(raw));
+  add(warnings, collectWarnings(raw));
   return { config: resolve(raw, flattened.assignments, env, homeDir), warnings };
 }
 
 function normaliseInput(json: unknown): unknown {
   if (json === undefined || json === null) return {};
   if (typeof json !== "string") return json;
+  // UTF-8 never takes fewer bytes than UTF-16 code units: a huge text is measured without encoding.
+  const bytes = json.length > MAX_CONFIG_READ_BYTES ? json.length : Buffer.byteLength(json);
+  if (bytes > MAX_CONFIG_READ_BYTES) throw tooLarge(bytes, []);
   if (json.trim() === "") return {};
+  let value: unknown;
   try {
-    return JSON.parse(json) as unknown;
+    value = JSON.parse(json) as unknown;
   } catch (error) {
     throw new AppError(
       "CONFIG_INVALID",
@@ -216,6 +231,22 @@ function normaliseInput(json: unknown): unknown {
       },
     );
   }
+  // Parsed only to name the fields that make it large; nothing else is checked.
+  if (bytes > MAX_CONFIG_JSON_BYTES) {
+    throw tooLarge(bytes, isRecord(value) ? checkConfigLimits(value).problems : []);
+  }
+  return value;
+}
+
+function tooLarge(bytes: number, fields: readonly ConfigWarning[]): AppError {
+  const { detail, fields: named } = summariseProblems([
+    {
+      field: "(root)",
+      message: `is ${bytes} bytes of JSON; at most ${MAX_CONFIG_JSON_BYTES} are accepted`,
+    },
+    ...fields,
+  ]);
+  return new AppError("CONFIG_INVALID", `invalid plugin config: ${detail}`, { fields: named });
 }
 
 function issueToErrors(issue: ZodIssue): ConfigWarning[] {
@@ -223,7 +254,12 @@ function issueToErrors(issue: ZodIssue): ConfigWarning[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({ field: [...base, key].join("."), message: "unknown key" }));
   }
-  return [{ field: base.length === 0 ? "(root)" : base.join("."), message: issue.message }];
+  // A bad record key: the key schema's own message says what is wrong with it.
+  const message =
+    issue.code === "invalid_key"
+      ? issue.issues.map((inner) => inner.message).join("; ")
+      : issue.message;
+  return [{ field: base.length === 0 ? "(root)" : base.join("."), message }];
 }
 
 function checkCodexHome(path: string): string | undefined {
@@ -246,9 +282,9 @@ function collectWarnings(raw: RawConfig): ConfigWarning[] {
         "is not an absolute path; daemons often run with a minimal PATH, so give the full path",
     });
   }
-  const models = raw.supported_models ?? [DEFAULT_MODEL_ID];
+  const models = new Set(raw.supported_models ?? [DEFAULT_MODEL_ID]);
   for (const key of Object.keys(raw.model_args ?? {})) {
-    if (!models.includes(key)) {
+    if (!models.has(key)) {
       warnings.push({ field: `model_args.${key}`, message: "is not in supported_models; unused" });
     }
   }

@@ -1,7 +1,9 @@
 // An operator's config file as `doctor --config` and the dev host read it: either the plugin's own
 // config object (what the daemon hands to Configure) or the daemon's whole config.json, whose
 // `providers` list names each plugin by path and carries that object under `config`.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+
+import { MAX_CONFIG_JSON_BYTES, MAX_CONFIG_READ_BYTES } from "./limits.js";
 
 /** The daemon config.json's provider entry a plugin config came from. */
 export interface ProviderEntry {
@@ -60,6 +62,13 @@ export async function readPluginConfigFile(
 ): Promise<PluginConfigFile> {
   let json: unknown;
   try {
+    // A file far over what Configure accepts is not read at all.
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_READ_BYTES) {
+      throw new Error(
+        `it is ${size} bytes; a plugin config holds at most ${MAX_CONFIG_JSON_BYTES}`,
+      );
+    }
     json = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
     throw new Error(

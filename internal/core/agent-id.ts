@@ -33,18 +33,21 @@ export function parseAgentId(agentId: string): AgentId {
 export function validateAgentId(agentId: string): void {
   const problem = agentIdProblem(agentId);
   if (problem !== undefined) {
-    throw new AppError(
-      "AGENT_ID_INVALID",
-      `invalid agent id ${JSON.stringify(agentId)}: ${problem}`,
-      {
-        fields: ["agent_id"],
-      },
-    );
+    // Quoted shortened: the id may be as long as the host cares to send.
+    const shown =
+      agentId.length <= 64 ? JSON.stringify(agentId) : `${JSON.stringify(agentId.slice(0, 64))}…`;
+    throw new AppError("AGENT_ID_INVALID", `invalid agent id ${shown}: ${problem}`, {
+      fields: ["agent_id"],
+    });
   }
 }
 
 function agentIdProblem(agentId: string): string | undefined {
   if (agentId === "") return "it must not be empty";
+  // Every character takes at most two UTF-16 units: a far longer id is refused without counting.
+  if (agentId.length > 2 * MAX_AGENT_ID_CHARS) {
+    return `it has over ${MAX_AGENT_ID_CHARS} characters; the limit is ${MAX_AGENT_ID_CHARS}`;
+  }
   const length = [...agentId].length;
   if (length > MAX_AGENT_ID_CHARS) {
     return `it has ${length} characters; the limit is ${MAX_AGENT_ID_CHARS}`;

@@ -17,6 +17,7 @@ import {
 import type { CodexBinaryStatus } from "../codex/binary.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
 import { MIN_CODEX_VERSION } from "../codex/codex-version.js";
+import { pathProblem, shorten } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { agentSocketPath, MAX_SOCKET_PATH_BYTES } from "../mcp/socket-path.js";
 
@@ -201,6 +202,16 @@ export async function writableCheck(
   path: string,
   options: { mustExist?: boolean; remedy?: string } = {},
 ): Promise<CheckResult> {
+  // Nothing to look for: walking up the parents of such a path is quadratic in its length.
+  const problem = pathProblem(path);
+  if (problem !== undefined) {
+    return {
+      name,
+      status: "fail",
+      detail: `${shorten(path)} ${problem}`,
+      remedy: "use a shorter path",
+    };
+  }
   const info = await statOrUndefined(path);
   if (info === undefined) {
     if (options.mustExist === true) {

@@ -2,11 +2,12 @@
 // runs, here and under systemd's default PATH, and whether that node is supported. The lookup is
 // the launcher's own, written again in TypeScript; test/unit/internal/doctor/node-check.test.ts
 // holds the two against each other.
-import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import { access, realpath, stat } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
 
+import type { ProcessRegistry } from "../proc/process-registry.js";
+import { runCommand } from "../proc/run-command.js";
 import type { CheckResult, CheckStatus } from "./checks.js";
 
 /** PATH of a systemd service that sets none (systemd's compiled-in default). */
@@ -61,6 +62,8 @@ export interface NodeCheckOptions {
   env: NodeJS.ProcessEnv;
   /** The node running this process and its version (process.execPath, process.version). */
   current?: { path: string; version: string } | undefined;
+  /** Where the probe of another node runs (killed with the doctor's other commands). */
+  processes: ProcessRegistry;
   /** `node --version` of another node; replaceable in tests. */
   probeVersion?: (node: string) => Promise<string>;
   /** The daemon's PATH to compare with (default: systemd's). */
@@ -73,7 +76,8 @@ export interface NodeCheckOptions {
  */
 export async function nodeChecks(options: NodeCheckOptions): Promise<CheckResult[]> {
   const current = options.current ?? { path: process.execPath, version: process.version };
-  const probe = options.probeVersion ?? probeNodeVersion;
+  const probe =
+    options.probeVersion ?? ((node: string) => probeNodeVersion(node, options.processes));
   const here = await launcherNode(options.env);
   const results: CheckResult[] = [];
   if (here.path === undefined) {
@@ -158,15 +162,17 @@ async function describeNode(
 }
 
 /** `node --version` of another node binary, bounded. */
-export function probeNodeVersion(node: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(node, ["--version"], { timeout: 10_000, encoding: "utf8" }, (error, stdout) => {
-      const version = stdout.trim();
-      if (error !== null) reject(error);
-      else if (!/^v\d+\.\d+\.\d+/.test(version)) reject(new Error(`unexpected output ${version}`));
-      else resolve(version);
-    });
+export async function probeNodeVersion(node: string, processes: ProcessRegistry): Promise<string> {
+  const result = await runCommand(node, ["--version"], {
+    env: { PATH: process.env["PATH"] ?? "" },
+    timeoutMs: 10_000,
+    processes,
   });
+  const version = result.stdout.toString("utf8").trim();
+  if (result.spawnError !== undefined) throw result.spawnError;
+  if (result.exitCode !== 0) throw new Error(`exited ${result.exitCode ?? "on a signal"}`);
+  if (!/^v\d+\.\d+\.\d+/.test(version)) throw new Error(`unexpected output ${version}`);
+  return version;
 }
 
 async function isExecutableFile(path: string): Promise<boolean> {

@@ -3,9 +3,11 @@
 // check failed (warnings do not fail).
 import { resolveCodexBinary } from "../codex/binary.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
+import { configSchema } from "../config/config-schema.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
 import { readPluginConfigFile } from "../config/plugin-config-file.js";
 import { isAppError } from "../core/app-error.js";
+import { ProcessRegistry } from "../proc/process-registry.js";
 import {
   authCheck,
   authStatusFor,
@@ -48,6 +50,8 @@ const MARK: Record<CheckResult["status"], string> = { ok: "OK  ", warn: "WARN", 
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
   const results: CheckResult[] = [];
+  // The short commands the checks run (node and codex probes), killed with the doctor if it dies.
+  const processes = new ProcessRegistry();
   const source = options.configFile ?? "(no --config: the defaults)";
   let parsed: ParsedConfig | undefined;
   let json: unknown = {};
@@ -56,7 +60,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       options.configFile === undefined
         ? {}
         : (await readPluginConfigFile(options.configFile, options.provider)).config;
-    parsed = parseConfig(json, { env });
+    parsed = parseConfig(asSent(json), { env });
     results.push({
       name: "config",
       status: "ok",
@@ -90,7 +94,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     versionProbeMs: config.timeouts.versionProbeMs,
     env,
   });
-  results.push(...(await nodeChecks({ env, current: options.currentNode })));
+  results.push(...(await nodeChecks({ env, current: options.currentNode, processes })));
   results.push(codexCheck(binary));
   const auth = await authStatusFor(config, env);
   results.push(
@@ -109,7 +113,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const probeSandbox =
     options.probeSandbox ??
     ((codex: string, probeEnv: NodeJS.ProcessEnv) =>
-      probeCodexSandbox(codex, probeEnv, config.timeouts.versionProbeMs));
+      probeCodexSandbox(codex, probeEnv, config.timeouts.versionProbeMs, processes));
   const probe = binary.ready ? await probeSandbox(binary.path, env) : undefined;
   results.push(...sandboxChecks(config.sandbox, probe, binary));
   results.push(await writableCheck("state_dir", config.stateDir));
@@ -137,26 +141,46 @@ function parseWithout(json: unknown, env: NodeJS.ProcessEnv): ParsedConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return parseConfig({}, { env });
   }
-  const remaining: Record<string, unknown> = { ...(json as Record<string, unknown>) };
-  try {
-    return parseConfig(remaining, { env });
-  } catch (error) {
-    const fields = isAppError(error) ? error.fields : [];
-    for (const field of fields) delete remaining[field.split(".")[0] ?? field];
+  // Unknown keys go first (however many there are); then each failure names a bounded list of
+  // fields: drop their keys and retry, at most once per known key, until the rest parses.
+  const remaining: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    if (Object.hasOwn(configSchema.shape, key)) remaining[key] = value;
   }
-  try {
-    return parseConfig(remaining, { env });
-  } catch {
-    return parseConfig({}, { env });
+  for (;;) {
+    try {
+      return parseConfig(remaining, { env });
+    } catch (error) {
+      const fields = isAppError(error) ? error.fields : [];
+      const keys = fields
+        .map((field) => field.split(".")[0] ?? field)
+        .filter((key) => key in remaining);
+      if (keys.length === 0) return parseConfig({}, { env });
+      for (const key of keys) delete remaining[key];
+    }
   }
 }
 
-// parseConfig reports every field in one message: "invalid plugin config: a: x; b: y".
+// The config as the daemon sends it, JSON text, so that its size is checked as Configure does;
+// a nesting too deep to serialise is left to parseConfig, which reports it.
+function asSent(json: unknown): unknown {
+  try {
+    return JSON.stringify(json);
+  } catch {
+    return json;
+  }
+}
+
+// parseConfig reports every field in one message: "invalid plugin config: a: x; b: y; and 3 more
+// problems". Messages hold "; " too, so only a "; " before the next field (or the count) splits.
+const NEXT_PROBLEM =
+  /; (?=(?:\(root\)|[A-Za-z_][^\s:;]*)(?:… \(\d+ characters\))?: |and \d+ more problems?$)/;
+
 function splitConfigErrors(message: string): string[] {
   const prefix = "invalid plugin config: ";
   if (!message.startsWith(prefix)) return [message];
   return message
     .slice(prefix.length)
-    .split("; ")
+    .split(NEXT_PROBLEM)
     .filter((part) => part !== "");
 }

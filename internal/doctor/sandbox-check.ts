@@ -3,7 +3,6 @@
 // with its built-in permission profiles `:workspace` and `:read-only`, codex 0.169.0), so an
 // operator can choose workspace-write knowingly. The probe runs in a temp directory with a
 // throw-away CODEX_HOME and leaves nothing behind.
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +11,8 @@ import { join } from "node:path";
 import type { CodexBinaryStatus } from "../codex/binary.js";
 import { buildChildEnv } from "../codex/child-env.js";
 import type { SandboxMode } from "../core/canonical-event.js";
+import type { ProcessRegistry } from "../proc/process-registry.js";
+import { runCommand } from "../proc/run-command.js";
 import type { CheckResult } from "./checks.js";
 
 /** What one run of `codex sandbox` did. */
@@ -38,6 +39,7 @@ export async function probeCodexSandbox(
   codexPath: string,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  processes: ProcessRegistry,
 ): Promise<SandboxProbe> {
   const root = await mkdtemp(join(tmpdir(), "plexum-doctor-sandbox-"));
   try {
@@ -49,6 +51,7 @@ export async function probeCodexSandbox(
       runSandboxed(codexPath, profile, workspace, file, {
         env: buildChildEnv(env, { codexHome }),
         timeoutMs,
+        processes,
       });
     const writable = await run(":workspace", "written-under-workspace");
     if (writable.exitCode !== 0 || !writable.wrote) {
@@ -86,29 +89,20 @@ export async function probeCodexSandbox(
   }
 }
 
-function runSandboxed(
+async function runSandboxed(
   codexPath: string,
   profile: string,
   workspace: string,
   file: string,
-  options: { env: Record<string, string>; timeoutMs: number },
+  options: { env: Record<string, string>; timeoutMs: number; processes: ProcessRegistry },
 ): Promise<SandboxRun> {
   const args = ["sandbox", "-P", profile, "-C", workspace, "--", "/bin/sh", "-c", `: > ${file}`];
-  return new Promise((resolve) => {
-    execFile(
-      codexPath,
-      args,
-      { env: options.env, timeout: options.timeoutMs, encoding: "utf8" },
-      (error, _stdout, stderr) => {
-        const code = (error as { code?: unknown } | null)?.code;
-        resolve({
-          exitCode: error === null ? 0 : typeof code === "number" ? code : null,
-          wrote: existsSync(join(workspace, file)),
-          stderr: stderr.trim().slice(-600),
-        });
-      },
-    );
-  });
+  const result = await runCommand(codexPath, args, options);
+  return {
+    exitCode: result.exitCode ?? null,
+    wrote: existsSync(join(workspace, file)),
+    stderr: (result.spawnError?.message ?? result.stderr).trim().slice(-600),
+  };
 }
 
 /**

@@ -9,10 +9,11 @@ import { dirname } from "node:path";
 
 import type { Logger } from "pino";
 
+import { jsonTextProblem } from "../config/limits.js";
 import { AppError } from "../core/app-error.js";
 import { waitAtMost } from "../core/delay.js";
 import type { FrameError } from "./frame.js";
-import { encodeFrame, FrameDecoder } from "./frame.js";
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from "./frame.js";
 import { type HostToolSpec } from "./host-tools.js";
 import { removeStaleSocket } from "./socket-file.js";
 import { ensureSocketDir } from "./socket-path.js";
@@ -353,17 +354,42 @@ export class HostToolListener {
       },
       "host tool call answered",
     );
-    this.#send(pending.connection, {
-      type: "tool_result",
-      id: pending.frameId,
-      content: result.content,
-      is_error: result.isError,
-    });
+    this.#send(
+      pending.connection,
+      {
+        type: "tool_result",
+        id: pending.frameId,
+        content: result.content,
+        is_error: result.isError,
+      },
+      // A result the frame cannot carry still answers the call, as an error naming the bound.
+      (problem) => ({
+        type: "tool_result",
+        id: pending.frameId,
+        content: textContent(
+          `the host's result for tool "${pending.toolName}" cannot be passed on: ${problem}`,
+        ),
+        is_error: true,
+      }),
+    );
   }
 
-  #send(connection: Connection, message: PluginMessage): void {
+  #send(
+    connection: Connection,
+    message: PluginMessage,
+    instead?: (problem: string) => PluginMessage,
+  ): void {
     if (connection.state === "closed" || connection.socket.destroyed) return;
-    connection.socket.write(encodeFrame(message));
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message);
+    } catch (error) {
+      if (instead === undefined) throw error;
+      const problem = error instanceof Error ? error.message : String(error);
+      this.#logger.warn({ problem }, "host tool result not encodable");
+      frame = encodeFrame(instead(problem));
+    }
+    connection.socket.write(frame);
   }
 
   // Rejects the connection: a refused frame saying why, then the connection is closed. Other
@@ -393,6 +419,9 @@ function textContent(text: string): ContentBlock[] {
 // The MCP content of a host answer, or a string saying why content_json is unusable.
 function contentOf(answer: HostToolAnswer): ContentBlock[] | string {
   if (answer.contentJson === "") return textContent(answer.text);
+  // Bounded before parsing: the blocks are serialised again (recursively) for the bridge.
+  const problem = jsonTextProblem(answer.contentJson, MAX_FRAME_BYTES);
+  if (problem !== undefined) return problem;
   let value: unknown;
   try {
     value = JSON.parse(answer.contentJson);

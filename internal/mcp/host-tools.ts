@@ -2,6 +2,15 @@
 // which codex registers the bridge (and from which the model-visible namespace follows).
 import { createHash } from "node:crypto";
 
+import {
+  type FieldProblem,
+  jsonTextProblem,
+  lengthProblem,
+  MAX_TOOL_DESCRIPTION_CHARS,
+  MAX_TOOL_SCHEMA_BYTES,
+  quote,
+  summariseProblems,
+} from "../config/limits.js";
 import { AppError } from "../core/app-error.js";
 
 /** MCP tool name rule (spec 2025-06-18 guidance), capped at codex's 64-byte tool name limit. */
@@ -29,42 +38,48 @@ export interface HostToolInput {
 }
 
 /**
- * Validates the host's tool list: names unique and well-formed, schemas JSON objects of type
- * "object" (empty means "no arguments"). Throws AppError REQUEST_INVALID naming every problem.
+ * Validates the host's tool list: at most MAX_HOST_TOOLS, names unique and well-formed,
+ * descriptions and schemas within their bounds, schemas JSON objects of type "object" (empty means
+ * "no arguments"). Throws AppError REQUEST_INVALID naming every problem.
  */
 export function validateHostTools(tools: readonly HostToolInput[]): HostToolSpec[] {
-  const problems: string[] = [];
-  const fields = new Set<string>();
   if (tools.length > MAX_HOST_TOOLS) {
-    problems.push(`${tools.length} tools given; at most ${MAX_HOST_TOOLS} are allowed`);
-    fields.add("tools");
+    // Refused as a whole: no tool of an over-long list is looked at.
+    throw new AppError(
+      "REQUEST_INVALID",
+      `invalid host tools: tools: ${tools.length} tools given; at most ${MAX_HOST_TOOLS} are allowed`,
+      { fields: ["tools"] },
+    );
   }
+  const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   const specs: HostToolSpec[] = [];
   tools.forEach((tool, index) => {
     const at = `tools[${index}]`;
     if (!TOOL_NAME.test(tool.name)) {
-      problems.push(
-        `${at}.name ${JSON.stringify(tool.name)} must be 1 to 64 characters from [A-Za-z0-9_.-]`,
-      );
-      fields.add(`${at}.name`);
+      problems.push({
+        field: `${at}.name`,
+        message: `${quote(tool.name)} must be 1 to 64 characters from [A-Za-z0-9_.-]`,
+      });
     } else if (seen.has(tool.name)) {
-      problems.push(`${at}.name ${JSON.stringify(tool.name)} repeats an earlier tool`);
-      fields.add(`${at}.name`);
+      problems.push({
+        field: `${at}.name`,
+        message: `${quote(tool.name)} repeats an earlier tool`,
+      });
     }
     seen.add(tool.name);
+    const long = lengthProblem(tool.description, MAX_TOOL_DESCRIPTION_CHARS);
+    if (long !== undefined) problems.push({ field: `${at}.description`, message: long });
     const schema = parseInputSchema(tool.inputSchemaJson);
     if (typeof schema === "string") {
-      problems.push(`${at}.input_schema_json ${schema}`);
-      fields.add(`${at}.input_schema_json`);
+      problems.push({ field: `${at}.input_schema_json`, message: schema });
       return;
     }
     specs.push({ name: tool.name, description: tool.description, inputSchema: schema });
   });
   if (problems.length > 0) {
-    throw new AppError("REQUEST_INVALID", `invalid host tools: ${problems.join("; ")}`, {
-      fields: [...fields],
-    });
+    const { detail, fields } = summariseProblems(problems);
+    throw new AppError("REQUEST_INVALID", `invalid host tools: ${detail}`, { fields });
   }
   return specs;
 }
@@ -72,6 +87,9 @@ export function validateHostTools(tools: readonly HostToolInput[]): HostToolSpec
 // The schema object, or a string saying what is wrong with it.
 function parseInputSchema(json: string): Record<string, unknown> | string {
   if (json.trim() === "") return { type: "object", properties: {} };
+  // Bounded before parsing: the schema is re-serialised for codex on every tools/list.
+  const problem = jsonTextProblem(json, MAX_TOOL_SCHEMA_BYTES);
+  if (problem !== undefined) return problem;
   let value: unknown;
   try {
     value = JSON.parse(json);

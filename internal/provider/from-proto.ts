@@ -10,12 +10,23 @@ import {
   type StartTurn,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { type EndpointOverride } from "../codex/provider-setup.js";
+import {
+  lengthProblem,
+  MAX_CONFIG_JSON_BYTES,
+  MAX_CONFIG_READ_BYTES,
+  MAX_NAME_CHARS,
+  MAX_PROMPT_IMAGES,
+  MAX_REASON_CHARS,
+  pathProblem,
+  quote,
+} from "../config/limits.js";
 import { type AgentId, parseAgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
 import type { HostToolAnswer } from "../mcp/host-tool-listener.js";
 import { validateHostTools } from "../mcp/host-tools.js";
 import type { CancelReason } from "../turn/agent-slots.js";
 import { type ImageInput, type TurnOptions, type TurnRequest } from "../turn/turn-request.js";
+import { checkBlockIdLimits, checkStartTurnLimits } from "./request-limits.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */
 function promptOf(start: StartTurn): string {
@@ -71,18 +82,39 @@ function optionsOf(start: StartTurn): TurnOptions {
 
 /** The prompt's image attachments; images on earlier messages are already in codex's thread. */
 function imagesOf(message: Message): ImageInput[] {
+  if (message.images.length > MAX_PROMPT_IMAGES) {
+    throw new AppError(
+      "IMAGE_INVALID",
+      `the prompt has ${message.images.length} images; at most ${MAX_PROMPT_IMAGES} are accepted`,
+      { fields: ["conversation.images"] },
+    );
+  }
   return message.images.map((image, index) => {
     const mimeType = image.mimeType;
+    const field = `conversation.images.${index}`;
+    const mimeProblem = lengthProblem(mimeType, MAX_NAME_CHARS);
+    if (mimeProblem !== undefined) {
+      throw new AppError("IMAGE_INVALID", `image ${index + 1}: mime_type ${mimeProblem}`, {
+        fields: [`${field}.mime_type`],
+      });
+    }
     switch (image.source.case) {
-      case "path":
+      case "path": {
+        const problem = pathProblem(image.source.value);
+        if (problem !== undefined) {
+          throw new AppError("IMAGE_INVALID", `image ${index + 1}: the path ${problem}`, {
+            fields: [`${field}.path`],
+          });
+        }
         return { source: "path", path: image.source.value, mimeType };
+      }
       case "data":
         return { source: "data", data: image.source.value, mimeType };
       default:
         throw new AppError(
           "IMAGE_INVALID",
           `image ${index + 1} of the prompt has neither a path nor data`,
-          { fields: [`conversation.images.${index}`] },
+          { fields: [field] },
         );
     }
   });
@@ -107,10 +139,17 @@ export function turnRequestFromProto(start: StartTurn): TurnRequest {
   if (workspace === "" || !isAbsolute(workspace)) {
     throw new AppError(
       "WORKSPACE_INVALID",
-      `agent.workspace must be an absolute directory path, got ${JSON.stringify(workspace)}`,
+      `agent.workspace must be an absolute directory path, got ${quote(workspace)}`,
       { fields: ["agent.workspace"] },
     );
   }
+  const workspaceProblem = pathProblem(workspace);
+  if (workspaceProblem !== undefined) {
+    throw new AppError("WORKSPACE_INVALID", `agent.workspace ${workspaceProblem}`, {
+      fields: ["agent.workspace"],
+    });
+  }
+  checkStartTurnLimits(start);
   const hostTools = validateHostTools(
     start.tools.map((tool) => ({
       name: tool.name,
@@ -147,28 +186,37 @@ export function startTurnFromProto(first: RunTurnRequest | undefined): StartTurn
   return first.request.value;
 }
 
-/** Configure's config_json: JSON text; empty means the defaults. */
-export function configFromProto(configJson: Uint8Array): unknown {
-  const text = Buffer.from(configJson).toString("utf8");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
+/**
+ * Configure's config_json as text; empty means the defaults. parseConfig checks its size and
+ * parses it; one far too large to be worth reading is refused here, undecoded.
+ */
+export function configFromProto(configJson: Uint8Array): string {
+  if (configJson.byteLength > MAX_CONFIG_READ_BYTES) {
     throw new AppError(
       "CONFIG_INVALID",
-      `config_json is not valid JSON: ${(error as Error).message}`,
-      { cause: error, fields: ["config_json"] },
+      `config_json is ${configJson.byteLength} bytes; at most ${MAX_CONFIG_JSON_BYTES} are accepted`,
+      { fields: ["config_json"] },
     );
   }
+  return Buffer.from(configJson).toString("utf8");
 }
 
-/** A host's reason for cancelling, or `fallback` when it gave none. */
+/** Consume's tool call ids, within their bounds. */
+export function blockIdsFromProto(blockIds: readonly string[]): readonly string[] {
+  checkBlockIdLimits(blockIds);
+  return blockIds;
+}
+
+/** A host's reason for cancelling (at most MAX_REASON_CHARS kept), or `fallback` when it gave none. */
 export function cancelReasonFromProto(
   reason: string,
   kind: CancelReason["kind"],
   fallback: string,
 ): CancelReason {
-  return { kind, message: reason === "" ? fallback : reason };
+  // Shortened, never refused: a cancel must not fail for its reason.
+  const message =
+    reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason;
+  return { kind, message: message === "" ? fallback : message };
 }
 
 /** The host's answer to a host_tool_call. */

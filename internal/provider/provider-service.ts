@@ -8,7 +8,12 @@ import { ProviderPlugin } from "../../src/gen/plexum/provider/v1/provider_pb.js"
 import { implementService, type ServiceImplementation } from "../../src/plugin/grpc-service.js";
 import type { ProviderCore } from "../app/provider-core.js";
 import type { Engine } from "../turn/turn-engine.js";
-import { agentIdFromProto, cancelReasonFromProto, configFromProto } from "./from-proto.js";
+import {
+  agentIdFromProto,
+  blockIdsFromProto,
+  cancelReasonFromProto,
+  configFromProto,
+} from "./from-proto.js";
 import { serviceError } from "./grpc-status.js";
 import { PLUGIN_NAME, PROVIDER_PROTOCOL_VERSION } from "./plugin-identity.js";
 import {
@@ -87,7 +92,9 @@ export class ProviderService {
       ),
       consume: unary(async (request) =>
         consumeToProto(
-          await (await engine()).consume(agentIdFromProto(request.agentId), request.blockIds),
+          await (
+            await engine()
+          ).consume(agentIdFromProto(request.agentId), blockIdsFromProto(request.blockIds)),
         ),
       ),
     };

@@ -4,6 +4,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 
+import { jsonTextProblem, MAX_OUTPUT_SCHEMA_BYTES } from "../config/limits.js";
+
 export interface OutputSchema {
   /** The schema as the host sent it, re-serialised; this is what codex reads. */
   json: string;
@@ -21,6 +23,9 @@ const DRAFT_2020 = /json-schema\.org\/draft\/2020-12\/schema/;
  * not checked (the strict json_schema mode of the API enforces them where it supports them).
  */
 export function compileOutputSchema(text: string): SchemaCheck {
+  // ajv and JSON.stringify recurse: a schema nested past the bound would overflow the stack.
+  const problem = jsonTextProblem(text, MAX_OUTPUT_SCHEMA_BYTES);
+  if (problem !== undefined) return { ok: false, message: `output schema ${problem}` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -3,6 +3,7 @@
 import { copyFile, open, realpath, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 
+import { pathProblem } from "../config/limits.js";
 import type { ImageInput } from "./turn-request.js";
 
 /** The OpenAI Responses API's image types. */
@@ -61,7 +62,12 @@ export async function checkImages(
       size = image.data.byteLength;
     } else {
       if (image.path === "") return fail(`${label}: the path is empty`);
+      // A path no file system can hold is refused before any realpath of it.
+      const problem = pathProblem(image.path);
+      if (problem !== undefined) return fail(`${label}: the path ${problem}`);
       path = isAbsolute(image.path) ? image.path : resolve(workspace, image.path);
+      const resolvedProblem = pathProblem(path);
+      if (resolvedProblem !== undefined) return fail(`${label}: the path ${resolvedProblem}`);
       workspaceReal ??= await realpath(workspace);
       let real: string;
       try {

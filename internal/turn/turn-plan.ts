@@ -11,6 +11,7 @@ import { planProvider, type ProviderSetup } from "../codex/provider-setup.js";
 import { resolveSandboxPolicy } from "../codex/sandbox-policy.js";
 import { checkLiteralOverride } from "../config/config-overrides.js";
 import { DEFAULT_MODEL_ID, type ThreadLostPolicy } from "../config/config-schema.js";
+import { pathProblem, quote } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { modelSettingsAssignments, reasoningEffortAssignment } from "../config/model-knobs.js";
 import type { AgentId } from "../core/agent-id.js";
@@ -218,7 +219,10 @@ function fail(code: StreamErrorCode, message: string): PlanResult {
 }
 
 async function checkDirectory(path: string): Promise<string | undefined> {
-  if (path === "" || !isAbsolute(path)) return `"${path}" is not an absolute path`;
+  if (path === "" || !isAbsolute(path)) return `${quote(path)} is not an absolute path`;
+  // Refused before the stat: no such path can exist.
+  const problem = pathProblem(path);
+  if (problem !== undefined) return problem;
   try {
     if (!(await stat(path)).isDirectory()) return `${path} is not a directory`;
   } catch {

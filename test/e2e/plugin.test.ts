@@ -139,6 +139,88 @@ describe("Configure", () => {
     expect((await harness.client.getInfo({})).name).toBe("plexum-openai-provider");
   });
 
+  it("refuses a 4 MB model_args with INVALID_ARGUMENT naming model_args, and keeps serving", async () => {
+    harness = await PluginHarness.start({ skipConfigure: true });
+    const modelArgs = Object.fromEntries(
+      Array.from({ length: 170_000 }, (_, i) => [`model-${i}`, `gpt-${i}`]),
+    );
+    expect(JSON.stringify(modelArgs).length).toBeGreaterThan(4_000_000);
+    const refused = (config: unknown) =>
+      harness!.configure(config).then(
+        () => undefined,
+        (e: unknown) => e as { code: number; details: string },
+      );
+
+    const error = await refused({ model_args: modelArgs });
+    expect(error?.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(error?.details).toContain("CONFIG_INVALID");
+    expect(error?.details).toContain("model_args: has 170000 entries; at most 256 are accepted");
+    expect(error?.details.length).toBeLessThan(1000);
+
+    // Thousands of problems make one short message: a status message of some 100 KB never reached
+    // a grpc-js client (the call hung to its deadline).
+    const unknownKeys = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`unknown_key_${i}_${"u".repeat(40)}`, 1]),
+    );
+    const many = await refused(unknownKeys);
+    expect(many?.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(many?.details).toMatch(/; and 2980 more problems$/);
+
+    const info = await harness.client.getInfo({});
+    expect(info.name).toBe("plexum-openai-provider");
+    expect(info.configured).toBe(false);
+  });
+
+  it("refuses turn and Consume fields over their bounds with INVALID_ARGUMENT before any work", async () => {
+    harness = await PluginHarness.start({ script: [textReply("unused")] });
+    const turnError = (input: Parameters<PluginHarness["turn"]>[0]) =>
+      harness!.turn(input).then(
+        () => undefined,
+        (e: unknown) => e as { code: number; details: string },
+      );
+
+    const workspace = await turnError({
+      agentId: "limits",
+      prompt: "hi",
+      workspace: `${harness.workspace}/${"w/".repeat(1_000_000)}`,
+    });
+    expect(workspace?.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(workspace?.details).toContain("WORKSPACE_INVALID: agent.workspace is over 4095 bytes");
+
+    const overrides = await turnError({
+      agentId: "limits",
+      prompt: "hi",
+      options: {
+        configOverrides: Object.fromEntries(
+          Array.from({ length: 300_000 }, (_, i) => [`k${i}`, "1"]),
+        ),
+        writableDirs: [`/srv/${"c".repeat(256)}`],
+      },
+    });
+    expect(overrides?.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(overrides?.details).toContain(
+      "REQUEST_INVALID: invalid turn request: options.config_overrides: has 300000 entries",
+    );
+    expect(overrides?.details).toContain("options.writable_dirs.0: has a component over 255 bytes");
+
+    const consume = await harness.client
+      .consume({
+        agentId: "limits",
+        blockIds: Array.from({ length: 20_000 }, (_, i) => `call_${i}`),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: number; details: string },
+      );
+    expect(consume?.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(consume?.details).toContain("block_ids: has 20000 entries; at most 10000");
+
+    // Nothing reached codex, and the plugin still runs turns.
+    expect(harness.server?.requests).toHaveLength(0);
+    const { end } = await harness.turn({ agentId: "limits", prompt: "hello" });
+    expect(end.outcome).toBe(TurnEnd_Outcome.COMPLETED);
+  });
+
   it("reports a missing codex as degraded, fails turns with a typed error, and keeps serving", async () => {
     harness = await PluginHarness.start({ script: [textReply("unused")] });
     const configured = await harness.configure({

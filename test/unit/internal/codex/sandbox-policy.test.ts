@@ -63,4 +63,22 @@ describe("resolveSandboxPolicy", () => {
       if (!result.ok) expect(result.message).toContain(message);
     }
   });
+
+  it("refuses a writable dir no file system can hold before looking for it", async () => {
+    const a = await dirs.make("a");
+    for (const [dir, message] of [
+      [`${a}/${"d/".repeat(2_000_000)}`, "PATH_MAX"],
+      [`${a}/${"c".repeat(256)}`, "NAME_MAX"],
+    ] as const) {
+      const result = await resolveSandboxPolicy(config({}), {
+        sandbox: "workspace-write",
+        writableDirs: [dir],
+      });
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.message).toContain(message);
+        expect(result.message.length).toBeLessThan(300);
+      }
+    }
+  });
 });

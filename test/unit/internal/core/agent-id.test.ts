@@ -40,6 +40,12 @@ describe("validateAgentId", () => {
   ])("accepts %j", (agentId) => {
     expect(() => validateAgentId(agentId)).not.toThrow();
   });
+
+  it("rejects a 16 MiB id without quoting it whole", () => {
+    const message = rejection("a".repeat(16 * 1024 * 1024));
+    expect(message).toContain("over 256 characters");
+    expect(message.length).toBeLessThan(200);
+  });
 });
 
 describe("agentDirName", () => {

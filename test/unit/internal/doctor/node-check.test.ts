@@ -5,8 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { launcherNode, nodeChecks, nodeSupport } from "../../../../internal/doctor/node-check.js";
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { launcherHeader } from "../../../../scripts/launcher.mjs";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
+
+const processes = new ProcessRegistry();
 
 const dirs = createTempDirs();
 afterAll(() => dirs.removeAll());
@@ -99,6 +102,7 @@ describe("nodeChecks", () => {
   it("passes a supported node that systemd's PATH finds too", async () => {
     const node = nodeAt("usr-bin");
     const results = await nodeChecks({
+      processes,
       env: { PATH: join(root, "usr-bin") },
       current: { path: node, version: "v24.22.3" },
       daemonPath: join(root, "usr-bin"),
@@ -115,6 +119,7 @@ describe("nodeChecks", () => {
     const old = nodeAt("distro");
     const probed: string[] = [];
     const none = await nodeChecks({
+      processes,
       env: { PATH: join(root, "nvm") },
       current: { path: mine, version: "v22.23.5" },
       daemonPath: join(root, "nowhere"),
@@ -124,6 +129,7 @@ describe("nodeChecks", () => {
       remedy: `set Environment=PLEXUM_NODE_PATH=${mine} in the daemon's unit`,
     });
     const other = await nodeChecks({
+      processes,
       env: { PATH: join(root, "nvm") },
       current: { path: mine, version: "v22.23.5" },
       daemonPath: join(root, "distro"),
@@ -140,11 +146,16 @@ describe("nodeChecks", () => {
   });
 
   it("fails when the launcher would find no node, and reports PLEXUM_NODE_PATH as given", async () => {
-    const failed = await nodeChecks({ env: { PATH: join(root, "nowhere") }, daemonPath: "" });
+    const failed = await nodeChecks({
+      processes,
+      env: { PATH: join(root, "nowhere") },
+      daemonPath: "",
+    });
     expect(failed[0]).toMatchObject({ name: "node", status: "fail" });
     expect(failed[0]?.remedy).toContain("PLEXUM_NODE_PATH");
     const node = nodeAt("opt");
     const set = await nodeChecks({
+      processes,
       env: { PATH: "", PLEXUM_NODE_PATH: node },
       current: { path: node, version: "v22.23.5" },
     });

@@ -106,6 +106,47 @@ describe("runDoctor", () => {
     expect(names).toEqual(expect.arrayContaining(["node", "node under systemd", "codex sandbox"]));
   });
 
+  it("reports paths that cannot exist, and a config over its bounds, without walking them", async () => {
+    const long = `${root}/${"a/".repeat(200_000)}`;
+    const report = await runDoctor({
+      configFile: await configFile({
+        ...base(),
+        state_dir: long,
+        model_args: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`m${i}`, "gpt"])),
+      }),
+      env: { ...process.env, DOCTOR_KEY: "k", XDG_STATE_HOME: long },
+    });
+    expect(report.exitCode).toBe(1);
+    const config = report.results.filter((result) => result.name === "config");
+    expect(config.map((result) => result.detail)).toEqual([
+      "model_args: has 300 entries; at most 256 are accepted",
+      "state_dir: is over 4095 bytes (PATH_MAX); no such path can exist",
+    ]);
+    // The rest runs on what is left: the default state dir, here under an impossible XDG_STATE_HOME.
+    expect(report.results.find((result) => result.name === "state_dir")).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining("no such path can exist"),
+    });
+    expect(report.text.length).toBeLessThan(10_000);
+  });
+
+  it("reports a config of 300,000 unknown keys in a few lines, then checks the rest of it", async () => {
+    const unknown = Object.fromEntries(
+      Array.from({ length: 300_000 }, (_, i) => [`unknown_${i}`, i]),
+    );
+    const report = await runDoctor({
+      configFile: await configFile({ ...base(), ...unknown }),
+      env: { ...process.env, DOCTOR_KEY: "sk-doctor-unit-3" },
+    });
+    expect(report.exitCode).toBe(1);
+    const config = report.results.filter((result) => result.name === "config");
+    expect(config).toHaveLength(1);
+    expect(config[0]?.detail).toMatch(/^\(root\): is \d+ bytes of JSON; at most 1048576/);
+    // The known keys were kept: the endpoint was probed with the configured key.
+    expect(seen).toEqual([{ path: "/v1/models", authorization: "Bearer sk-doctor-unit-3" }]);
+    expect(report.text.length).toBeLessThan(10_000);
+  });
+
   it("fails on a file that is not JSON", async () => {
     const file = join(root, "broken.json");
     await writeFile(file, "{nope");

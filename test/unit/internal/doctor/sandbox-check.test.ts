@@ -9,8 +9,11 @@ import {
   sandboxChecks,
   type SandboxProbe,
 } from "../../../../internal/doctor/sandbox-check.js";
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { findCodexBinary } from "../../../helpers/codex-bin.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
+
+const processes = new ProcessRegistry();
 
 const dirs = createTempDirs();
 afterAll(() => dirs.removeAll());
@@ -81,20 +84,20 @@ describe("probeCodexSandbox", () => {
       "no-namespaces",
       'echo "bwrap: No permissions to create new namespace" >&2; exit 1',
     );
-    const probe = await probeCodexSandbox(codex, process.env, 10_000);
+    const probe = await probeCodexSandbox(codex, process.env, 10_000, processes);
     expect(probe.works).toBe(false);
     expect(probe.detail).toContain("exited 1: bwrap: No permissions to create new namespace");
   });
 
   it("reports a sandbox that starts but does not confine", async () => {
     const codex = fakeCodex("no-confinement", 'cd "$dir" && exec "$@"');
-    const probe = await probeCodexSandbox(codex, process.env, 10_000);
+    const probe = await probeCodexSandbox(codex, process.env, 10_000, processes);
     expect(probe).toEqual({ works: false, detail: expect.stringContaining("did not confine") });
   });
 
   it("says it could not probe a codex without `codex sandbox -P`", async () => {
     const codex = fakeCodex("old", "echo \"error: unexpected argument '-P' found\" >&2; exit 2");
-    expect((await probeCodexSandbox(codex, process.env, 10_000)).works).toBeUndefined();
+    expect((await probeCodexSandbox(codex, process.env, 10_000, processes)).works).toBeUndefined();
   });
 
   it("passes a sandbox that runs commands and refuses writes under :read-only", async () => {
@@ -104,13 +107,13 @@ describe("probeCodexSandbox", () => {
         'if [ "$profile" = ":read-only" ]; then echo "Read-only file system" >&2; exit 1; fi\n' +
         'exec "$@"',
     );
-    expect((await probeCodexSandbox(codex, process.env, 10_000)).works).toBe(true);
+    expect((await probeCodexSandbox(codex, process.env, 10_000, processes)).works).toBe(true);
   });
 
   it("runs the real codex's sandbox (skipped, with codex's words, where this host has none)", async (context) => {
     const codex = findCodexBinary();
     if (!codex.found) throw new Error(codex.reason);
-    const probe = await probeCodexSandbox(codex.path, process.env, 30_000);
+    const probe = await probeCodexSandbox(codex.path, process.env, 30_000, processes);
     if (probe.works !== true) {
       console.warn(`[sandbox-check] codex's sandbox does not work on this host: ${probe.detail}`);
       context.skip();

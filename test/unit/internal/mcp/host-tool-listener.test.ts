@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { encodeFrame, FrameDecoder } from "../../../../internal/mcp/frame.js";
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from "../../../../internal/mcp/frame.js";
 import {
   type HostToolCall,
   HostToolListener,
@@ -171,6 +171,41 @@ describe("HostToolListener", () => {
       is_error: true,
       content: [{ text: expect.stringContaining("content_json must be a JSON array") }],
     });
+  });
+
+  it("answers a result the bridge cannot carry with an error result, and keeps serving", async () => {
+    const { listener, calls, path } = await listen();
+    const client = await greeted(path);
+    for (const id of [1, 2, 3])
+      client.send({ type: "call_tool", id, name: "lookup", arguments: {} });
+    await sleep(50);
+    const [huge, deep, fine] = calls;
+    // Over the 16 MiB frame, and nested far past what JSON.stringify can recurse into.
+    const answered = [
+      listener.answer(huge!.requestId, {
+        text: "x".repeat(MAX_FRAME_BYTES),
+        isError: false,
+        contentJson: "",
+      }),
+      listener.answer(deep!.requestId, {
+        text: "",
+        isError: false,
+        contentJson: `[{"type":"text","text":"t","x":${"[".repeat(200_000)}${"]".repeat(200_000)}}]`,
+      }),
+      listener.answer(fine!.requestId, { text: "fine", isError: false, contentJson: "" }),
+    ];
+    expect(answered).toEqual(["answered", "answered", "answered"]);
+    expect(await client.next()).toMatchObject({
+      id: 1,
+      is_error: true,
+      content: [{ text: expect.stringMatching(/cannot be passed on: frame of \d+ bytes exceeds/) }],
+    });
+    expect(await client.next()).toMatchObject({
+      id: 2,
+      is_error: true,
+      content: [{ text: expect.stringContaining("content_json nests deeper than 64 levels") }],
+    });
+    expect(await client.next()).toMatchObject({ id: 3, content: [{ text: "fine" }] });
   });
 
   it("answers an unknown tool without asking the host", async () => {

@@ -48,11 +48,11 @@ describe("validateHostTools", () => {
       ],
     });
     const message = (error as Error).message;
-    expect(message).toContain('tools[0].name "bad name" must be 1 to 64 characters');
-    expect(message).toContain("tools[1].input_schema_json is not valid JSON");
-    expect(message).toContain('tools[2].name "ok" repeats an earlier tool');
+    expect(message).toContain('tools[0].name: "bad name" must be 1 to 64 characters');
+    expect(message).toContain("tools[1].input_schema_json: is not valid JSON");
+    expect(message).toContain('tools[2].name: "ok" repeats an earlier tool');
     expect(message).toContain('must be an object schema ("type": "object")');
-    expect(message).toContain("tools[3].input_schema_json must be a JSON object");
+    expect(message).toContain("tools[3].input_schema_json: must be a JSON object");
   });
 });
 

@@ -43,6 +43,16 @@ describe("compileOutputSchema", () => {
       ok: false,
       message: "output schema must be a JSON object",
     });
+    // Too deep for ajv and JSON.stringify, which recurse: refused before parsing.
+    const deep = `{"type":"object","properties":{"a":${'{"items":'.repeat(1000)}{}${"}".repeat(1000)}}}`;
+    expect(compileOutputSchema(deep)).toEqual({
+      ok: false,
+      message: "output schema nests deeper than 64 levels",
+    });
+    expect(compileOutputSchema(`{"type":"object"}`.padEnd(262_145, " "))).toMatchObject({
+      ok: false,
+      message: "output schema is 262145 bytes; at most 262144 are accepted",
+    });
     expect(compileOutputSchema('{"type":"nonsense"}')).toMatchObject({
       ok: false,
       message: expect.stringContaining("not a valid JSON Schema"),

@@ -70,6 +70,20 @@ describe("checkImages", () => {
     }
   });
 
+  it("refuses an image path no file system can hold before resolving it", async () => {
+    const workspace = await dirs.make("ws");
+    for (const [path, message] of [
+      [`pics/${"p".repeat(256)}.png`, "NAME_MAX"],
+      [`${"d/".repeat(2_000_000)}x.png`, "PATH_MAX"],
+      // Short itself, but over PATH_MAX once resolved against the workspace.
+      [`${`${"d".repeat(200)}/`.repeat(20)}${"d".repeat(70)}`, "PATH_MAX"],
+    ] as const) {
+      const result = await checkImages([{ source: "path", path, mimeType: "" }], workspace);
+      expect(result).toMatchObject({ ok: false });
+      if (!result.ok) expect(result.message).toContain(message);
+    }
+  });
+
   it("names the problem: missing, directory, empty, not an image, wrong mime type, too big", async () => {
     const workspace = await dirs.make("ws");
     await mkdir(join(workspace, "dir"));
