@@ -146,7 +146,9 @@ export class TurnRun {
 
   // A host tool call without codex's call id: drift (codex 0.169.0 sends _meta.callId).
   #checked(batch: EventBatch): EventBatch {
-    const withoutCallId = batch.find((event) => event.kind === "host_tool_call" && event.callId === "");
+    const withoutCallId = batch.find(
+      (event) => event.kind === "host_tool_call" && event.callId === "",
+    );
     if (withoutCallId === undefined) return batch;
     const drift = this.#drift.notice("mcp_call_id_missing", JSON.stringify(withoutCallId));
     return drift === undefined ? batch : [drift, ...batch];
