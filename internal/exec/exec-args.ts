@@ -58,7 +58,7 @@ export function buildExecArgs(options: ExecArgsOptions): string[] {
   for (const server of options.mcpServers ?? []) {
     for (const assignment of mcpServerOverrides(server)) args.push("-c", assignment);
   }
-  args.push(...(options.extraArgs ?? []));
+  for (const arg of options.extraArgs ?? []) args.push(arg);
   if (options.resumeThreadId !== undefined) {
     args.push("resume", options.resumeThreadId, ...images);
   }

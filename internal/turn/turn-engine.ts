@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 
 import { codexHomeForAgent } from "../codex/agent-codex-home.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
+import { quote } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import type { AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
@@ -143,7 +144,7 @@ export class TurnEngine {
         side.push(
           hostNotice(
             "HOST_TOOL_RESULT_UNKNOWN",
-            `tool_result for request ${JSON.stringify(requestId)} was ignored: ` +
+            `tool_result for request ${quote(requestId)} was ignored: ` +
               (hostTools === undefined
                 ? "this turn offers no host tools"
                 : "no host tool call with that id is waiting (it timed out, the turn moved on, " +
