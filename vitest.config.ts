@@ -18,6 +18,8 @@ export const config = defineConfig({
           hookTimeout: 60_000,
           // Real codex processes are heavy on a 2-core machine.
           fileParallelism: false,
+          // Says which codex the run uses (CODEX_BIN, else the pinned one).
+          globalSetup: ["test/helpers/codex-global-setup.ts"],
         },
       },
       // The long loops (`npm run soak`); never part of `npm test`.
@@ -30,6 +32,7 @@ export const config = defineConfig({
                 testTimeout: 3 * 3600_000,
                 hookTimeout: 60_000,
                 fileParallelism: false,
+                globalSetup: ["test/helpers/codex-global-setup.ts"],
               },
             },
           ]

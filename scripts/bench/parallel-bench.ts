@@ -1,5 +1,5 @@
 // P4: 16 agents × 5 turns at once. Against one scripted mock model (each reply names the agent and
-// turn it answers), with the real codex 0.169.0:
+// turn it answers), with the real codex (CODEX_BIN, else the pinned one):
 //   - through one built plugin: 16 concurrent chains of 5 RunTurn calls, each turn resuming the
 //     agent's thread (per_agent_codex_home, as parallel agents should run). Every turn is checked:
 //     seq from 1 without gaps, exactly one turn_end and it is last, completed, the expected reply,
@@ -24,7 +24,7 @@ import {
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import type { LaunchedPlugin } from "../../src/host/launch.js";
-import { findCodexBinary } from "../../test/helpers/codex-bin.js";
+import { describeCodex, requireCodexUnderTest } from "../../test/helpers/codex-bin.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";
 import { loadAverage, memoryMiB } from "./proc.js";
@@ -132,8 +132,8 @@ async function plainRun(codexPath: string, baseUrl: string, root: string, runId:
 }
 
 async function main(): Promise<void> {
-  const codex = findCodexBinary();
-  if (!codex.found) throw new Error(`no codex binary: ${codex.reason}`);
+  const codex = requireCodexUnderTest();
+  process.stdout.write(`codex under test: ${describeCodex(codex)}\n`);
   const root = await mkdtemp(join(tmpdir(), "plexum-bench-p4-"));
   const workspace = join(root, "workspace");
   const codexHome = join(root, "codex-home");
@@ -198,6 +198,7 @@ async function main(): Promise<void> {
       notes: [
         `no event lost: every one of the ${expectedTurns} turns per run had seq 1..n without gaps, ` +
           "one turn_end as its last event, the expected reply and its agent's thread",
+        `codex ${describeCodex(codex)}`,
         `plugin RSS idle after Configure: ${idleRss.toFixed(0)} MiB; per_agent_codex_home on; ` +
           `1-minute load average ${loadBefore} before, ${loadAverage()} after`,
       ],

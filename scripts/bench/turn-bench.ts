@@ -1,6 +1,6 @@
 // P2: what the plugin adds to a turn. The same prompt against the same scripted mock model
-// (internal/mock-model, one text reply per request), with the same native codex 0.169.0 binary,
-// three ways, each round in a rotating order:
+// (internal/mock-model, one text reply per request), with the same native codex binary (CODEX_BIN,
+// else the pinned one), three ways, each round in a rotating order:
 //   - through the built plugin, launched once: from the RunTurn call to the turn_end event;
 //   - plain `codex exec --json` spawned directly: from spawn to codex's exit (codex-exec.ts; the
 //     plugin's turn_end also waits for codex to exit);
@@ -22,7 +22,7 @@ import {
   ProviderPlugin,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { findCodexBinary } from "../../test/helpers/codex-bin.js";
+import { describeCodex, requireCodexUnderTest } from "../../test/helpers/codex-bin.js";
 import { launchBenchPlugin } from "./bench-plugin.js";
 import { plainCodexExec } from "./codex-exec.js";
 import { loadAverage } from "./proc.js";
@@ -44,8 +44,8 @@ function median(values: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  const codex = findCodexBinary();
-  if (!codex.found) throw new Error(`no codex binary: ${codex.reason}`);
+  const codex = requireCodexUnderTest();
+  process.stdout.write(`codex under test: ${describeCodex(codex)}\n`);
   const root = await mkdtemp(join(tmpdir(), "plexum-bench-p2-"));
   const dirs = {
     workspace: join(root, "workspace"),
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
           `thread, one mock model request answered at once with one message; then ${slowRounds} ` +
           `rounds with the answer after ${SLOW_MODEL_MS} ms; 1-minute load average ` +
           `${loadBefore} before, ${loadAverage()} after`,
-        `codex ${codex.path}; @openai/codex-sdk 0.163.0 with codexPathOverride (the same binary)`,
+        `codex ${describeCodex(codex)}; @openai/codex-sdk 0.163.0 with codexPathOverride (the same binary)`,
       ],
     });
   } finally {

@@ -14,7 +14,7 @@ import {
   type ResponsesServer,
   startResponsesServer,
 } from "../../internal/mock-model/responses-server.js";
-import { findCodexBinary } from "../helpers/codex-bin.js";
+import { codexUnderTest, findCodexBinary } from "../helpers/codex-bin.js";
 import { duplicateJsonKeys } from "../helpers/duplicate-json-keys.js";
 import { assertPluginBuilt, PLUGIN_PATH } from "../helpers/plugin-harness.js";
 import { createTempDirs } from "../helpers/temp-dirs.js";
@@ -123,7 +123,9 @@ describe.skipIf(!codex.found)("plexum-dev-host run, through the built plugin and
     ]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^mock model at http:\/\/127\.0\.0\.1:\d+\/v1: offline/m);
-    expect(run.stdout).toContain(`codex 0.169.0 at ${codex.found ? codex.path : ""} (config)`);
+    expect(run.stdout).toContain(
+      `codex ${codexUnderTest()?.version} at ${codex.found ? codex.path : ""} (config)`,
+    );
     const [first] = threadOf(run.stdout, "new");
     expect(first).toBeDefined();
     // The second turn resumes the thread this run started: no hint about an earlier one.

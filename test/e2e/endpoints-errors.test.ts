@@ -1,5 +1,5 @@
 // Endpoints, credentials, typed errors and usage totals, end to end: the BUILT plugin through the
-// real handshake, the real codex 0.169.0, and the mock Responses API scripting each failure.
+// real handshake, the real codex under test, and the mock Responses API scripting each failure.
 import { execFile, spawnSync } from "node:child_process";
 import { lstat, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -38,7 +38,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
-import { findCodexBinary } from "../helpers/codex-bin.js";
+import { findCodexBinary, requireCodexUnderTest } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 // Keeps codex offline apart from the mock (docs/codex-0.169.0-observed.md §0).
@@ -542,6 +542,7 @@ describe("usage totals", () => {
     });
     const h = harness;
     const config = {
+      binary: requireCodexUnderTest().path,
       state_dir: h.stateDir,
       codex_home: h.codexHome,
       config_overrides: mockProviderOverrides(h.server?.url ?? ""),
@@ -644,8 +645,7 @@ describe("doctor", () => {
     const h = harness;
     const file = join(h.root, "plugin-config.json");
     const daemonFile = join(h.root, "daemon-config.json");
-    const codex = findCodexBinary();
-    if (!codex.found) throw new Error(codex.reason);
+    const codex = requireCodexUnderTest();
     const pluginConfig = {
       // As an operator sets it: a codex found only on this shell's PATH is a warning.
       binary: codex.path,
@@ -664,7 +664,8 @@ describe("doctor", () => {
 
     const good = await doctor(daemonFile, { E2E_DOCTOR_KEY: "sk-doctor-key-0001" });
     expect(good.status, good.stdout + good.stderr).toBe(0);
-    expect(good.stdout).toMatch(/^OK {4}codex: .*\(config\), codex-cli 0\.169\.0, supported/m);
+    expect(good.stdout).toMatch(/^OK {4}codex: .*\(config\), codex-cli /m);
+    expect(good.stdout).toContain(`(config), codex-cli ${codex.version}, supported`);
     expect(good.stdout).toMatch(/^OK {4}auth: mode endpoint/m);
     expect(good.stdout).toMatch(
       /^OK {4}endpoint: .*reachable, GET .*\/v1\/models answered HTTP 200/m,

@@ -32,6 +32,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { createServiceClient } from "../../src/plugin/grpc-client.js";
 import { parseHandshakeLine } from "../../src/plugin/handshake.js";
+import { requireCodexUnderTest } from "../helpers/codex-bin.js";
 import { fakeCodex, isAlive, writeFakeControl } from "../helpers/fake-codex.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 import { TinyTmpfs, tmpfsAvailable } from "../helpers/tiny-tmpfs.js";
@@ -190,6 +191,7 @@ async function startBehindProxy(script: MockScript) {
   await client.configure({
     configJson: new TextEncoder().encode(
       JSON.stringify({
+        binary: requireCodexUnderTest().path,
         state_dir: stateDir,
         codex_home: codexHome,
         config_overrides: mockProviderOverrides(server.url),

@@ -1,4 +1,4 @@
-// Host tools end to end: the built plugin, the real codex 0.169.0 and the plugin's own `mcp-host`
+// Host tools end to end: the built plugin, the real codex under test and the plugin's own `mcp-host`
 // bridge that codex starts. The scripted model calls the host tool the way codex exposes it (a
 // function_call in the `mcp__plexum_host_<agent>` namespace); the test's host answers on the
 // RunTurn stream, and the model's next request must carry that answer.

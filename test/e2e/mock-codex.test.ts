@@ -1,5 +1,6 @@
-// The real codex 0.169.0 binary against the mock Responses server: proves the mock speaks the
-// wire format codex accepts and that the recorded requests show what codex really sends.
+// The real codex (CODEX_BIN, else the pinned one) against the mock Responses server: proves the
+// mock speaks the wire format codex accepts and that the recorded requests show what codex really
+// sends.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 

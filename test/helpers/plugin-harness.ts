@@ -1,7 +1,9 @@
 // Runs the BUILT plugin executable the way the daemon does (real handshake, gRPC over a unix socket)
-// against the real codex and a mock Responses API on 127.0.0.1, with throw-away directories.
+// against the real codex and a mock Responses API on 127.0.0.1, with throw-away directories. Every
+// Configure names the codex under test (CODEX_BIN, else the pinned one) as `binary`, so the plugin
+// never looks codex up on PATH.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -25,6 +27,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
+import { codexUnderTest } from "./codex-bin.js";
 
 /** The built plugin executable; e2e tests need `npm run build` first (npm test does it). */
 export const PLUGIN_PATH = resolve("dist/plexum-openai-provider-plugin");
@@ -39,7 +42,7 @@ export function assertPluginBuilt(): void {
 export interface HarnessOptions {
   /** The scripted model; omit for a plugin without a mock (config must then say where codex goes). */
   script?: MockScript;
-  /** Merged over the harness's config (state_dir, codex_home, mock provider overrides). */
+  /** Merged over the harness's config (binary, state_dir, codex_home, mock provider overrides). */
   config?: Record<string, unknown>;
   /** Skip Configure entirely. */
   skipConfigure?: boolean;
@@ -122,11 +125,28 @@ export class PluginHarness {
     return harness;
   }
 
-  /** Calls Configure with a config object. */
-  configure(config: unknown) {
-    return this.client.configure({
-      configJson: new TextEncoder().encode(JSON.stringify(config)),
+  /**
+   * Calls Configure with a config object. A config without `binary` gets the codex under test,
+   * and the plugin must then report exactly that binary: a PATH lookup can never slip in.
+   */
+  async configure(config: unknown) {
+    const own = typeof config === "object" && config !== null && "binary" in config;
+    const codex = own ? undefined : codexUnderTest();
+    const sent =
+      own || codex === undefined ? config : { binary: codex.path, ...(config as object) };
+    const response = await this.client.configure({
+      configJson: new TextEncoder().encode(JSON.stringify(sent)),
     });
+    if (codex !== undefined && response.codex?.ready === true) {
+      const expected = await realpath(codex.path);
+      if (response.codex.binaryPath !== expected || response.codex.version !== codex.version) {
+        throw new Error(
+          `the plugin runs codex ${response.codex.version} at ${response.codex.binaryPath} ` +
+            `(${response.codex.source}), not the codex under test ${codex.version} at ${expected}`,
+        );
+      }
+    }
+    return response;
   }
 
   /** Runs one turn to its end and returns every event. */
