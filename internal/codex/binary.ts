@@ -9,6 +9,12 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:pa
 import { execa } from "execa";
 
 import { buildChildEnv } from "./child-env.js";
+import {
+  type CodexFeature,
+  codexFeatures,
+  missingFeatureNotes,
+  untestedCodexDiagnostic,
+} from "./codex-capabilities.js";
 import { compareVersions, MIN_CODEX_VERSION, parseCodexVersion } from "./codex-version.js";
 
 export type CodexBinarySource = "config" | "path" | "bundled" | "none";
@@ -26,6 +32,10 @@ export interface CodexBinaryStatus {
   code?: "CODEX_BINARY_NOT_FOUND" | "CODEX_VERSION_UNSUPPORTED";
   /** vendor/<triple>/codex-path (bundled helpers such as rg) when it sits next to the binary. */
   helperPathDir?: string;
+  /** The gated features this codex has (codex-capabilities.ts); [] when its version is unknown. */
+  features: CodexFeature[];
+  /** What works differently with this codex (an untested version, missing features); [] if nothing. */
+  notes: string[];
 }
 
 export interface ResolveCodexBinaryOptions {
@@ -147,12 +157,18 @@ async function check(
   if (problem !== undefined) return notReady(source, path, `codex ${problem}; ${INSTALL_HINT}`);
   const probe = await probeVersion(path, probeMs, env);
   if ("reason" in probe) return notReady(source, path, probe.reason);
+  const untested = untestedCodexDiagnostic(probe.version);
   const status: CodexBinaryStatus = {
     ready: true,
     path,
     source,
     version: probe.version,
     degradedReason: "",
+    features: codexFeatures(probe.version),
+    notes: [
+      ...(untested === undefined ? [] : [untested.summary]),
+      ...missingFeatureNotes(probe.version),
+    ],
   };
   const helpers = helperPathDirFor(path);
   if (helpers !== undefined) status.helperPathDir = helpers;
@@ -160,6 +176,7 @@ async function check(
     return {
       ...status,
       ready: false,
+      notes: [],
       code: "CODEX_VERSION_UNSUPPORTED",
       degradedReason:
         `codex ${probe.version} at ${path} is older than the minimum ${MIN_CODEX_VERSION}; ` +
@@ -178,6 +195,8 @@ function notReady(source: CodexBinarySource, path: string, reason: string): Code
     version: "",
     degradedReason: reason,
     code: "CODEX_BINARY_NOT_FOUND",
+    features: [],
+    notes: [],
   };
 }
 

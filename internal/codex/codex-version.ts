@@ -1,7 +1,16 @@
 // Parsing and comparing `codex --version` output ("codex-cli 0.169.0").
 
-/** The oldest codex whose exec JSON, resume flags and errors this plugin was verified against. */
-export const MIN_CODEX_VERSION = "0.169.0";
+/**
+ * The oldest codex the plugin runs: the first release with rollout ordinals, rollout item events,
+ * MCP call ids and the "no rollout found" resume error the plugin builds on. Older ones are refused.
+ */
+export const MIN_CODEX_VERSION = "0.148.0";
+
+/** The newest release the real-codex suite passed against; newer ones run with a warning. */
+export const NEWEST_VERIFIED_CODEX_VERSION = "0.171.0";
+
+/** The releases CI runs the real-codex suite against: the minimum, the pin, the newest verified. */
+export const TESTED_CODEX_VERSIONS = [MIN_CODEX_VERSION, "0.169.0", NEWEST_VERIFIED_CODEX_VERSION];
 
 const VERSION_LINE = /codex-cli\s+(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?/;
 

@@ -15,8 +15,13 @@ import {
   readCodexConfigFacts,
 } from "../codex/auth-status.js";
 import type { CodexBinaryStatus } from "../codex/binary.js";
+import {
+  CODEX_FEATURES,
+  missingCodexFeatures,
+  untestedCodexDiagnostic,
+} from "../codex/codex-capabilities.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
-import { MIN_CODEX_VERSION } from "../codex/codex-version.js";
+import { MIN_CODEX_VERSION, NEWEST_VERIFIED_CODEX_VERSION } from "../codex/codex-version.js";
 import { pathProblem, shorten } from "../config/limits.js";
 import type { ResolvedConfig } from "../config/load-config.js";
 import { agentSocketPath, MAX_SOCKET_PATH_BYTES } from "../mcp/socket-path.js";
@@ -33,33 +38,58 @@ export interface CheckResult {
   remedy?: string;
 }
 
-export function codexCheck(binary: CodexBinaryStatus): CheckResult {
-  if (binary.ready) {
-    const result: CheckResult = {
-      name: "codex",
-      status: "ok",
-      detail:
-        `${binary.path} (${binary.source}), codex-cli ${binary.version}, supported ` +
-        `(minimum ${MIN_CODEX_VERSION})`,
-    };
-    // Found without `binary`: what this shell finds is not necessarily what the daemon will.
-    if (binary.source === "path") {
-      result.status = "warn";
-      result.detail += "; found on this shell's PATH, which the daemon's may not match";
-      result.remedy = `set "binary": "${binary.path}" in the plugin config`;
-    } else if (binary.source === "bundled") {
-      result.status = "warn";
-      result.detail += "; the pinned codex in the node_modules next to the plugin";
-      result.remedy = `a plugin installed elsewhere will not find it: set "binary" (README, Install)`;
-    }
-    return result;
+/**
+ * The codex line, then a warning for each way this codex differs from a tested one with every
+ * feature: an untested (newer) release, a missing feature.
+ */
+export function codexChecks(binary: CodexBinaryStatus): CheckResult[] {
+  if (!binary.ready) {
+    return [
+      {
+        name: "codex",
+        status: "fail",
+        detail: binary.path === "" ? "no codex executable found" : `${binary.path} is not usable`,
+        remedy: binary.degradedReason,
+      },
+    ];
   }
-  return {
+  const found: CheckResult = {
     name: "codex",
-    status: "fail",
-    detail: binary.path === "" ? "no codex executable found" : `${binary.path} is not usable`,
-    remedy: binary.degradedReason,
+    status: "ok",
+    detail:
+      `${binary.path} (${binary.source}), codex-cli ${binary.version}, supported ` +
+      `(minimum ${MIN_CODEX_VERSION}, tested up to ${NEWEST_VERIFIED_CODEX_VERSION})`,
   };
+  // Found without `binary`: what this shell finds is not necessarily what the daemon will.
+  if (binary.source === "path") {
+    found.status = "warn";
+    found.detail += "; found on this shell's PATH, which the daemon's may not match";
+    found.remedy = `set "binary": "${binary.path}" in the plugin config`;
+  } else if (binary.source === "bundled") {
+    found.status = "warn";
+    found.detail += "; the pinned codex in the node_modules next to the plugin";
+    found.remedy = `a plugin installed elsewhere will not find it: set "binary" (README, Install)`;
+  }
+  const results = [found];
+  const untested = untestedCodexDiagnostic(binary.version);
+  if (untested !== undefined) {
+    results.push({
+      name: "codex",
+      status: "warn",
+      detail: untested.summary,
+      remedy: untested.detail,
+    });
+  }
+  for (const feature of missingCodexFeatures(binary.version)) {
+    const info = CODEX_FEATURES[feature];
+    results.push({
+      name: "codex",
+      status: "warn",
+      detail: `no ${feature}: ${info.without}`,
+      remedy: `upgrade codex to ${info.since} or newer, which ${info.what}`,
+    });
+  }
+  return results;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   authCheck,
   authStatusFor,
   type CheckResult,
-  codexCheck,
+  codexChecks,
   codexHomeChecks,
   endpointCheck,
   probeTarget,
@@ -95,7 +95,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     env,
   });
   results.push(...(await nodeChecks({ env, current: options.currentNode, processes })));
-  results.push(codexCheck(binary));
+  results.push(...codexChecks(binary));
   const auth = await authStatusFor(config, env);
   results.push(
     authCheck(auth, {

@@ -60,7 +60,7 @@ describe("resolveCodexBinary", () => {
     });
   });
 
-  it("reports a codex older than 0.169.0 as not ready, saying what to do", async () => {
+  it("reports a codex older than the minimum 0.148.0 as not ready, saying what to do", async () => {
     const status = await resolveCodexBinary({
       binary: fakeCodex("fake-codex-old.mjs"),
       versionProbeMs: 10_000,
@@ -69,9 +69,40 @@ describe("resolveCodexBinary", () => {
       ready: false,
       version: "0.100.0",
       code: "CODEX_VERSION_UNSUPPORTED",
+      notes: [],
     });
-    expect(status.degradedReason).toContain("older than the minimum 0.169.0");
+    expect(status.degradedReason).toContain("older than the minimum 0.148.0");
     expect(status.degradedReason).toContain("upgrade");
+    const justBelow = await writeScript(join(root, "codex-0.147"), versionScript("0.147.0"));
+    expect(await resolveCodexBinary({ binary: justBelow, versionProbeMs: 5000 })).toMatchObject({
+      ready: false,
+      code: "CODEX_VERSION_UNSUPPORTED",
+    });
+  });
+
+  it("runs a supported codex that lacks a feature, and says what works differently", async () => {
+    const older = await writeScript(join(root, "codex-0.150"), versionScript("0.150.0"));
+    const status = await resolveCodexBinary({ binary: older, versionProbeMs: 5000 });
+    expect(status).toMatchObject({ ready: true, version: "0.150.0", degradedReason: "" });
+    expect(status.features).toContain("mcp_call_ids");
+    expect(status.features).not.toContain("mcp_text_results");
+    expect(status.notes).toEqual([
+      expect.stringMatching(/^codex 0\.150\.0 has no mcp_text_results/),
+    ]);
+
+    const pinned = await resolveCodexBinary({
+      binary: fakeCodex("fake-codex.mjs"),
+      versionProbeMs: 10_000,
+    });
+    expect(pinned.features).toContain("mcp_text_results");
+    expect(pinned.notes).toEqual([]);
+  });
+
+  it("runs a codex newer than the newest tested one, noting that it is untested", async () => {
+    const newer = await writeScript(join(root, "codex-next"), versionScript("0.172.0"));
+    const status = await resolveCodexBinary({ binary: newer, versionProbeMs: 5000 });
+    expect(status).toMatchObject({ ready: true, version: "0.172.0" });
+    expect(status.notes).toEqual([expect.stringContaining("codex 0.172.0 is untested")]);
   });
 
   it("reports a missing, non-file or non-executable config binary without throwing", async () => {

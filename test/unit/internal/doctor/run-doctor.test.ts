@@ -5,7 +5,7 @@ import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { endpointCheck } from "../../../../internal/doctor/checks.js";
+import { codexChecks, endpointCheck } from "../../../../internal/doctor/checks.js";
 import { runDoctor } from "../../../../internal/doctor/run-doctor.js";
 import { findCodexBinary } from "../../../helpers/codex-bin.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
@@ -169,5 +169,62 @@ describe("endpointCheck", () => {
     );
     expect(result).toMatchObject({ status: "fail" });
     expect(result.detail).toContain("no answer within 50 ms");
+  });
+});
+
+describe("codexChecks", () => {
+  const ready = (version: string) => ({
+    ready: true,
+    path: "/opt/codex",
+    source: "config" as const,
+    version,
+    degradedReason: "",
+    features: [],
+    notes: [],
+  });
+
+  it("is one OK line for a tested codex with every feature", () => {
+    expect(codexChecks(ready("0.169.0"))).toEqual([
+      {
+        name: "codex",
+        status: "ok",
+        detail:
+          "/opt/codex (config), codex-cli 0.169.0, supported (minimum 0.148.0, tested up to 0.171.0)",
+      },
+    ]);
+  });
+
+  it("warns about each missing feature, saying what works differently and what to do", () => {
+    const [ok, ...warnings] = codexChecks(ready("0.150.0"));
+    expect(ok?.status).toBe("ok");
+    expect(warnings).toEqual([
+      {
+        name: "codex",
+        status: "warn",
+        detail: expect.stringMatching(/^no mcp_text_results: host tool results reach the model as/),
+        remedy:
+          "upgrade codex to 0.151.0 or newer, which passes an MCP tool's text result to the model as text",
+      },
+    ]);
+  });
+
+  it("warns that a codex newer than the newest tested one is untested", () => {
+    const [ok, warning, ...rest] = codexChecks(ready("0.172.0"));
+    expect(ok?.status).toBe("ok");
+    expect(warning).toMatchObject({ status: "warn", detail: expect.stringContaining("untested") });
+    expect(rest).toEqual([]);
+  });
+
+  it("fails for a codex that is not ready, with its reason as the remedy", () => {
+    expect(
+      codexChecks({ ...ready("0.100.0"), ready: false, degradedReason: "too old: upgrade" }),
+    ).toEqual([
+      {
+        name: "codex",
+        status: "fail",
+        detail: "/opt/codex is not usable",
+        remedy: "too old: upgrade",
+      },
+    ]);
   });
 });

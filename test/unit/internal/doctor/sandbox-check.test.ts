@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { CodexBinaryStatus } from "../../../../internal/codex/binary.js";
+import { codexFeatures } from "../../../../internal/codex/codex-capabilities.js";
 import {
   probeCodexSandbox,
   sandboxChecks,
@@ -24,6 +25,8 @@ const READY: CodexBinaryStatus = {
   source: "config",
   version: "0.169.0",
   degradedReason: "",
+  features: codexFeatures("0.169.0"),
+  notes: [],
 };
 const WORKS: SandboxProbe = { works: true, detail: "works" };
 const BROKEN: SandboxProbe = { works: false, detail: "bwrap: No permissions" };

@@ -8,6 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { CodexProviderCore } from "../../../../internal/app/codex-provider-core.js";
+import { codexFeatures } from "../../../../internal/codex/codex-capabilities.js";
 import { systemClock } from "../../../../internal/core/clock.js";
 import { streamTurn } from "../../../../internal/provider/provider-client.js";
 import { ProviderService } from "../../../../internal/provider/provider-service.js";
@@ -73,6 +74,8 @@ describe("ProviderService", () => {
               source: "config",
               version: "0.169.0",
               degradedReason: "",
+              features: codexFeatures("0.169.0"),
+              notes: [],
             }),
           backend: brokenBackend,
           checkAuth: false,

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
+import { codexFeatures } from "../../../../internal/codex/codex-capabilities.js";
 import { parseConfig } from "../../../../internal/config/load-config.js";
 import { parseAgentId } from "../../../../internal/core/agent-id.js";
 import type { CanonicalEvent } from "../../../../internal/core/canonical-event.js";
@@ -100,6 +101,8 @@ function engine(backend: CodexBackend): TurnEngine {
         source: "config",
         version: "0.169.0",
         degradedReason: "",
+        features: codexFeatures("0.169.0"),
+        notes: [],
       }),
     backend,
     slots: new AgentSlots(),
