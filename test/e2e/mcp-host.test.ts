@@ -37,6 +37,7 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import { mcpResultText } from "../helpers/codex-behaviour.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 import { createTempDirs } from "../helpers/temp-dirs.js";
@@ -269,7 +270,9 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
     // The next model request carries the host's answer under the model's call id.
     const output = toolOutputFor(requests[1]!, "call_lookup_a");
     expect(output?.type).toBe("function_call_output");
-    expect(output?.output).toContain('Sunny, 21 °C (host answer for "weather in Oslo")');
+    expect(mcpResultText(output?.output)).toContain(
+      'Sunny, 21 °C (host answer for "weather in Oslo")',
+    );
     expect(turn.end.finalText).toContain("Sunny, 21 °C");
 
     // Codex reports the MCP call itself too, against the per-agent server.
@@ -298,7 +301,7 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
     });
     expectCompleted(turn, h);
     const output = toolOutputFor(responsesRequests(h)[1]!, "call_stock");
-    expect(output?.output).toContain("inventory service is down (HTTP 503)");
+    expect(mcpResultText(output?.output)).toContain("inventory service is down (HTTP 503)");
     const mcp = mcpToolEvents(turn).at(-1);
     expect(mcp).toMatchObject({ server: "plexum-host-ops_team_err_1", tool: "stock" });
     expect(plexumNamespaces(responsesRequests(h)[0]!)).toEqual([
@@ -330,8 +333,8 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
     expectCompleted(turn, h);
     const followUp = responsesRequests(h)[1]!;
     const output = toolOutputFor(followUp, "call_slow");
-    expect(output?.output).toContain('host tool "slow" timed out');
-    expect(output?.output).toContain("within 1 s (mcp_host.host_timeout_seconds)");
+    expect(mcpResultText(output?.output)).toContain('host tool "slow" timed out');
+    expect(mcpResultText(output?.output)).toContain("within 1 s (mcp_host.host_timeout_seconds)");
     const waited = followUp.receivedAt - calledAt;
     expect(waited).toBeGreaterThanOrEqual(900);
     expect(waited).toBeLessThan(10_000);
@@ -448,7 +451,7 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
     // The impostor's call never reached the host, and the real call still got its answer.
     const calls = eventsOf(turn.events, "hostToolCall");
     expect(calls.map((call) => call.callId)).toEqual(["call_owner"]);
-    expect(toolOutputFor(responsesRequests(h)[1]!, "call_owner")?.output).toContain(
+    expect(mcpResultText(toolOutputFor(responsesRequests(h)[1]!, "call_owner")?.output)).toContain(
       "the owner's answer",
     );
   });

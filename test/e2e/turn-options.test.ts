@@ -24,6 +24,7 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import { codexShows } from "../helpers/codex-behaviour.js";
 import { eventsOf, PluginHarness } from "../helpers/plugin-harness.js";
 
 // Two distinct 2×2 PNGs (red/green and blue/white).
@@ -229,7 +230,9 @@ describe("sandbox policy", () => {
     expect(commandOutputs(second.events).join("\n")).toContain("Read-only file system");
     expect(existsSync(join(outside, "t2"))).toBe(false);
     const resumed = turnMetadata(requestsOf("sbx")[2]);
-    expect(resumed["history_initialization"]).toBe("cold_resume");
+    expect(resumed["history_initialization"]).toBe(
+      codexShows("turn_metadata_history_initialization") ? "cold_resume" : undefined,
+    );
     expect(resumed["sandbox_mode"]).toBe("read-only");
 
     // codex lets workspace-write commands write /tmp (where these dirs are) unless told not to.
