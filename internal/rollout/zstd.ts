@@ -1,5 +1,5 @@
-// zstd for `.jsonl.zst` rollouts: node:zlib's where node has it (22.15+, 23.8+). Node 20 and early
-// 22 have none: decompression is then fzstd (pure JS, streaming), compression the reference zstd
+// zstd for `.jsonl.zst` rollouts: node:zlib's where node has one that reads multi-frame streams
+// (Node 24). Node 20 and 22 have none that does: decompression is then fzstd (pure JS, streaming), compression the reference zstd
 // library compiled to WebAssembly (@hpcc-js/wasm-zstd, the wasm embedded in its JS). Those load on
 // first use, so plain rollouts, and newer nodes, never pay for them.
 import { Readable, type Transform } from "node:stream";
@@ -12,14 +12,39 @@ interface NodeZstd {
   constants: { ZSTD_c_compressionLevel: number };
 }
 
-/** node:zlib's zstd when this node has it. */
+/**
+ * node:zlib's zstd when this node has it and it reads every frame of a stream: Node 22.23's
+ * decompressor silently stops after the first frame (24.22's does not), and the rollouts Consume
+ * writes are many frames. Decided once, at load, by reading a two-frame sample.
+ */
+const NODE_ZSTD: NodeZstd | undefined = (() => {
+  const candidate = zlib as unknown as Partial<NodeZstd> & {
+    zstdDecompressSync?: (data: Uint8Array) => Buffer;
+  };
+  if (
+    typeof candidate.createZstdDecompress !== "function" ||
+    typeof candidate.zstdCompressSync !== "function" ||
+    typeof candidate.zstdDecompressSync !== "function" ||
+    typeof candidate.constants?.ZSTD_c_compressionLevel !== "number"
+  ) {
+    return undefined;
+  }
+  try {
+    const params = { [candidate.constants.ZSTD_c_compressionLevel]: 1 };
+    const frames = Buffer.concat([
+      candidate.zstdCompressSync(Buffer.from("first frame;"), { params }),
+      candidate.zstdCompressSync(Buffer.from("second frame"), { params }),
+    ]);
+    const read = candidate.zstdDecompressSync(frames).toString("utf8");
+    return read === "first frame;second frame" ? (candidate as NodeZstd) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** node:zlib's zstd when it can be used (see NODE_ZSTD). */
 function nodeZstd(): NodeZstd | undefined {
-  const candidate = zlib as unknown as Partial<NodeZstd>;
-  return typeof candidate.createZstdDecompress === "function" &&
-    typeof candidate.zstdCompressSync === "function" &&
-    typeof candidate.constants?.ZSTD_c_compressionLevel === "number"
-    ? (candidate as NodeZstd)
-    : undefined;
+  return NODE_ZSTD;
 }
 
 /** The suffix codex gives compressed rollouts. */
