@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 
 import { type AuthStatus, detectAuth } from "../codex/auth-status.js";
 import { type CodexBinaryStatus, resolveCodexBinary } from "../codex/binary.js";
+import { codexCapabilityNames, codexVersionDiagnostics } from "../codex/codex-capabilities.js";
+import { CodexVersionProbes } from "../codex/version-probe.js";
 import { parseConfig, type ResolvedConfig } from "../config/load-config.js";
 import type { Clock } from "../core/clock.js";
 import { ExecBackend } from "../exec/exec-backend.js";
@@ -107,6 +109,8 @@ export class CodexProviderCore implements ProviderCore {
   readonly #slots = new AgentSlots();
   readonly #processes = new ProcessRegistry();
   readonly #scanner = new ProcessScanner();
+  /** `codex --version` once per binary build, across configs. */
+  readonly #probes = new CodexVersionProbes(this.#processes);
   readonly #recovery: StateRecovery;
   /** Usage totals per state dir (usage.json next to each agent's thread.json). */
   readonly #usageStores = new Map<string, UsageStore>();
@@ -129,9 +133,11 @@ export class CodexProviderCore implements ProviderCore {
 
   async info(): Promise<PluginInfo> {
     const state = await this.#current();
+    const codex = await state.binary();
     return {
-      capabilities: CAPABILITIES,
-      codex: await state.binary(),
+      // The codex.<feature> capabilities of a codex that can run.
+      capabilities: [...CAPABILITIES, ...(codex.ready ? codexCapabilityNames(codex.features) : [])],
+      codex,
       configured: state.configured,
       auth: await this.#auth(state.config),
     };
@@ -146,20 +152,28 @@ export class CodexProviderCore implements ProviderCore {
     const diagnostics: Diagnostic[] = warnings.map((warning) => ({
       severity: "warning",
       summary: warning.message,
+      detail: "",
       field: warning.field,
     }));
     if (!binary.ready) {
       diagnostics.push({
         severity: "warning",
         summary: `codex is not ready: ${binary.degradedReason}`,
+        detail: "",
         field: "binary",
       });
+    } else {
+      // An untested (newer) release, and features an older one lacks: used, with a warning.
+      for (const diagnostic of codexVersionDiagnostics(binary.version)) {
+        diagnostics.push({ severity: "warning", ...diagnostic });
+      }
     }
     const auth = await this.#auth(config);
     if (!auth.ready) {
       diagnostics.push({
         severity: "warning",
         summary: `credentials (${auth.mode}) are not ready: ${auth.detail}`,
+        detail: "",
         field: config.endpoint === undefined ? "openai" : "endpoint",
       });
     }
@@ -218,6 +232,7 @@ export class CodexProviderCore implements ProviderCore {
         binary: config.binary,
         versionProbeMs: config.timeouts.versionProbeMs,
         env,
+        probes: this.#probes,
       });
       return probe;
     };

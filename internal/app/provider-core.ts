@@ -8,12 +8,15 @@ import type { Engine } from "../turn/turn-engine.js";
 export interface Diagnostic {
   severity: "warning" | "error";
   summary: string;
+  /** What to do about it; "" when the summary says it all. */
+  detail: string;
   /** The config field it is about; "" for none. */
   field: string;
 }
 
 /** GetInfo: what the plugin can do and whether codex is ready. */
 export interface PluginInfo {
+  /** What the plugin can do, and (`codex.<feature>`) what the codex it runs has. */
   capabilities: readonly string[];
   codex: CodexBinaryStatus;
   /** True once the host has called Configure. */

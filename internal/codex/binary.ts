@@ -6,16 +6,14 @@ import { access, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 
-import { execa } from "execa";
-
-import { buildChildEnv } from "./child-env.js";
 import {
   type CodexFeature,
   codexFeatures,
   missingFeatureNotes,
   untestedCodexDiagnostic,
 } from "./codex-capabilities.js";
-import { compareVersions, MIN_CODEX_VERSION, parseCodexVersion } from "./codex-version.js";
+import { compareVersions, MIN_CODEX_VERSION } from "./codex-version.js";
+import type { CodexVersionProbes } from "./version-probe.js";
 
 export type CodexBinarySource = "config" | "path" | "bundled" | "none";
 
@@ -42,6 +40,8 @@ export interface ResolveCodexBinaryOptions {
   /** Config `binary`: absolute path, relative path, or a bare name looked up on PATH. */
   binary?: string | undefined;
   versionProbeMs: number;
+  /** The owner's `codex --version` probes (one per binary build). */
+  probes: CodexVersionProbes;
   env?: NodeJS.ProcessEnv;
   /** Finds the bundled native binary; replaceable in tests. */
   findBundled?: () => string | undefined;
@@ -102,7 +102,7 @@ export async function resolveCodexBinary(
   try {
     const located = await locate(options, env);
     if ("reason" in located) return notReady(located.source, located.path, located.reason);
-    return await check(located.path, located.source, options.versionProbeMs, env);
+    return await check(located.path, located.source, options, env);
   } catch (error) {
     return notReady("none", "", `could not resolve codex: ${String(error)}; ${INSTALL_HINT}`);
   }
@@ -150,13 +150,13 @@ async function locate(
 async function check(
   path: string,
   source: CodexBinarySource,
-  probeMs: number,
+  options: ResolveCodexBinaryOptions,
   env: NodeJS.ProcessEnv,
 ): Promise<CodexBinaryStatus> {
   const problem = await checkExecutableFile(path);
   if (problem !== undefined) return notReady(source, path, `codex ${problem}; ${INSTALL_HINT}`);
-  const probe = await probeVersion(path, probeMs, env);
-  if ("reason" in probe) return notReady(source, path, probe.reason);
+  const probe = await options.probes.version(path, options.versionProbeMs, env);
+  if ("reason" in probe) return notReady(source, path, `${probe.reason}; ${INSTALL_HINT}`);
   const untested = untestedCodexDiagnostic(probe.version);
   const status: CodexBinaryStatus = {
     ready: true,
@@ -305,59 +305,4 @@ export function findBundledBinary(): string | undefined {
 function helperPathDirFor(nativePath: string): string | undefined {
   const candidate = join(dirname(dirname(nativePath)), "codex-path");
   return basename(dirname(nativePath)) === "bin" && existsSync(candidate) ? candidate : undefined;
-}
-
-type ProbeResult = { version: string } | { reason: string };
-
-// One probe per binary build: keyed by realpath + mtime + size, so an upgrade in place re-probes.
-const probeCache = new Map<string, Promise<ProbeResult>>();
-
-async function probeVersion(
-  path: string,
-  timeoutMs: number,
-  env: NodeJS.ProcessEnv,
-): Promise<ProbeResult> {
-  const info = await stat(path);
-  const key = `${path}\0${info.mtimeMs}\0${info.size}`;
-  let probe = probeCache.get(key);
-  if (probe === undefined) {
-    probe = runVersionProbe(path, timeoutMs, env);
-    probeCache.set(key, probe);
-    // A failed probe (timeout on a loaded machine) is retried next time instead of sticking.
-    void probe.then((result) => {
-      if ("reason" in result) probeCache.delete(key);
-    });
-  }
-  return probe;
-}
-
-async function runVersionProbe(
-  path: string,
-  timeoutMs: number,
-  env: NodeJS.ProcessEnv,
-): Promise<ProbeResult> {
-  const result = await execa(path, ["--version"], {
-    env: buildChildEnv(env),
-    extendEnv: false,
-    stdin: "ignore",
-    timeout: timeoutMs,
-    reject: false,
-    forceKillAfterDelay: 1000,
-  });
-  if (result.timedOut) {
-    return { reason: `\`${path} --version\` did not answer within ${timeoutMs} ms` };
-  }
-  const stdout = typeof result.stdout === "string" ? result.stdout : "";
-  const version = parseCodexVersion(stdout);
-  if (result.exitCode !== 0 || version === undefined) {
-    const stderr = typeof result.stderr === "string" ? result.stderr.slice(-500) : "";
-    const what = result.exitCode === undefined ? result.shortMessage : `exit ${result.exitCode}`;
-    return {
-      reason:
-        `\`${path} --version\` did not report a codex-cli version (${what}` +
-        `${stdout === "" ? "" : `, stdout: ${stdout.slice(0, 200)}`}` +
-        `${stderr === "" ? "" : `, stderr: ${stderr}`}); ${INSTALL_HINT}`,
-    };
-  }
-  return { version };
 }

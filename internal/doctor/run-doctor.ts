@@ -3,6 +3,7 @@
 // check failed (warnings do not fail).
 import { resolveCodexBinary } from "../codex/binary.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
+import { CodexVersionProbes } from "../codex/version-probe.js";
 import { configSchema } from "../config/config-schema.js";
 import { parseConfig, type ParsedConfig } from "../config/load-config.js";
 import { readPluginConfigFile } from "../config/plugin-config-file.js";
@@ -93,6 +94,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     binary: config.binary,
     versionProbeMs: config.timeouts.versionProbeMs,
     env,
+    probes: new CodexVersionProbes(processes),
   });
   results.push(...(await nodeChecks({ env, current: options.currentNode, processes })));
   results.push(...codexChecks(binary));

@@ -266,6 +266,7 @@ function codexStatusToProto(binary: CodexBinaryStatus) {
     version: binary.version,
     degradedReason: binary.degradedReason,
     source: binary.source,
+    notes: [...binary.notes],
   };
 }
 
@@ -296,6 +297,7 @@ export function configureToProto(
     diagnostics: outcome.diagnostics.map((diagnostic) => ({
       severity: severities[diagnostic.severity],
       summary: diagnostic.summary,
+      detail: diagnostic.detail,
       field: diagnostic.field,
     })),
     codex: codexStatusToProto(outcome.codex),

@@ -9,6 +9,11 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 
 import {
+  codexCapabilityNames,
+  codexFeatures,
+  codexVersionDiagnostics,
+} from "../../internal/codex/codex-capabilities.js";
+import {
   execCommand,
   reasoning,
   respond,
@@ -24,6 +29,7 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
 import {
+  Diagnostic_Severity,
   ErrorClass,
   Message_Role,
   type RunTurnResponse,
@@ -31,6 +37,7 @@ import {
   TurnEnd_Outcome,
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
+import { codexUnderTest } from "../helpers/codex-bin.js";
 import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 let harness: PluginHarness | undefined;
@@ -169,6 +176,32 @@ describe("Configure", () => {
     const info = await harness.client.getInfo({});
     expect(info.name).toBe("plexum-openai-provider");
     expect(info.configured).toBe(false);
+  });
+
+  it("says what the codex it runs can do: codex.<feature> capabilities, and warnings", async () => {
+    harness = await PluginHarness.start({ skipConfigure: true });
+    const codex = codexUnderTest();
+    if (codex === undefined) throw new Error("no codex under test");
+    const response = await harness.configure({
+      state_dir: harness.stateDir,
+      codex_home: harness.codexHome,
+    });
+    // Only the features this release has, and a warning for each it lacks (none for the pin).
+    const info = await harness.client.getInfo({});
+    expect(info.capabilities.filter((name) => name.startsWith("codex."))).toEqual(
+      codexCapabilityNames(codexFeatures(codex.version)),
+    );
+    const expected = codexVersionDiagnostics(codex.version);
+    expect(response.diagnostics.filter((diagnostic) => diagnostic.field === "binary")).toEqual(
+      expected.map((diagnostic) =>
+        expect.objectContaining({
+          severity: Diagnostic_Severity.WARNING,
+          summary: diagnostic.summary,
+          detail: diagnostic.detail,
+        }),
+      ),
+    );
+    expect(info.codex?.notes).toEqual(expected.map((diagnostic) => diagnostic.summary));
   });
 
   it("refuses turn and Consume fields over their bounds with INVALID_ARGUMENT before any work", async () => {

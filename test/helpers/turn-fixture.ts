@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, expect } from "vitest";
 
 import { resolveCodexBinary } from "../../internal/codex/binary.js";
+import { CodexVersionProbes } from "../../internal/codex/version-probe.js";
 import { parseConfig } from "../../internal/config/load-config.js";
 import { parseAgentId } from "../../internal/core/agent-id.js";
 import type { CanonicalEvent } from "../../internal/core/canonical-event.js";
@@ -96,7 +97,11 @@ export function useTurnFixture(): TurnFixture {
         timeouts: { interrupt_grace_seconds: 0.3, terminate_grace_seconds: 0.3, ...timeouts },
         ...rest,
       });
-      const binary = await resolveCodexBinary({ binary: parsed.binary, versionProbeMs: 10_000 });
+      const binary = await resolveCodexBinary({
+        binary: parsed.binary,
+        versionProbeMs: 10_000,
+        probes: new CodexVersionProbes(fixture.processes),
+      });
       expect(binary.ready).toBe(true);
       const env = { ...process.env, RUST_BACKTRACE: "1" };
       return {

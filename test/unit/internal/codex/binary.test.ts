@@ -8,8 +8,12 @@ import {
   resolveCodexBinary,
   toNative,
 } from "../../../../internal/codex/binary.js";
+import { CodexVersionProbes } from "../../../../internal/codex/version-probe.js";
+import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { fakeCodex } from "../../../helpers/fake-codex.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
+
+const probes = new CodexVersionProbes(new ProcessRegistry());
 
 const TRIPLES: Record<string, string> = {
   "linux-x64": "x86_64-unknown-linux-musl",
@@ -48,6 +52,7 @@ describe("resolveCodexBinary", () => {
 
   it("accepts a config-given node script as it is (only the npm launcher is mapped)", async () => {
     const status = await resolveCodexBinary({
+      probes,
       binary: fakeCodex("fake-codex.mjs"),
       versionProbeMs: 10_000,
     });
@@ -62,6 +67,7 @@ describe("resolveCodexBinary", () => {
 
   it("reports a codex older than the minimum 0.148.0 as not ready, saying what to do", async () => {
     const status = await resolveCodexBinary({
+      probes,
       binary: fakeCodex("fake-codex-old.mjs"),
       versionProbeMs: 10_000,
     });
@@ -74,7 +80,9 @@ describe("resolveCodexBinary", () => {
     expect(status.degradedReason).toContain("older than the minimum 0.148.0");
     expect(status.degradedReason).toContain("upgrade");
     const justBelow = await writeScript(join(root, "codex-0.147"), versionScript("0.147.0"));
-    expect(await resolveCodexBinary({ binary: justBelow, versionProbeMs: 5000 })).toMatchObject({
+    expect(
+      await resolveCodexBinary({ probes, binary: justBelow, versionProbeMs: 5000 }),
+    ).toMatchObject({
       ready: false,
       code: "CODEX_VERSION_UNSUPPORTED",
     });
@@ -82,7 +90,7 @@ describe("resolveCodexBinary", () => {
 
   it("runs a supported codex that lacks a feature, and says what works differently", async () => {
     const older = await writeScript(join(root, "codex-0.150"), versionScript("0.150.0"));
-    const status = await resolveCodexBinary({ binary: older, versionProbeMs: 5000 });
+    const status = await resolveCodexBinary({ probes, binary: older, versionProbeMs: 5000 });
     expect(status).toMatchObject({ ready: true, version: "0.150.0", degradedReason: "" });
     expect(status.features).toContain("mcp_call_ids");
     expect(status.features).not.toContain("mcp_text_results");
@@ -91,6 +99,7 @@ describe("resolveCodexBinary", () => {
     ]);
 
     const pinned = await resolveCodexBinary({
+      probes,
       binary: fakeCodex("fake-codex.mjs"),
       versionProbeMs: 10_000,
     });
@@ -100,13 +109,17 @@ describe("resolveCodexBinary", () => {
 
   it("runs a codex newer than the newest tested one, noting that it is untested", async () => {
     const newer = await writeScript(join(root, "codex-next"), versionScript("0.172.0"));
-    const status = await resolveCodexBinary({ binary: newer, versionProbeMs: 5000 });
+    const status = await resolveCodexBinary({ probes, binary: newer, versionProbeMs: 5000 });
     expect(status).toMatchObject({ ready: true, version: "0.172.0" });
     expect(status.notes).toEqual([expect.stringContaining("codex 0.172.0 is untested")]);
   });
 
   it("reports a missing, non-file or non-executable config binary without throwing", async () => {
-    const missing = await resolveCodexBinary({ binary: join(root, "nope"), versionProbeMs: 1000 });
+    const missing = await resolveCodexBinary({
+      probes,
+      binary: join(root, "nope"),
+      versionProbeMs: 1000,
+    });
     expect(missing).toMatchObject({
       ready: false,
       source: "config",
@@ -115,24 +128,24 @@ describe("resolveCodexBinary", () => {
     expect(missing.degradedReason).toContain("does not exist");
     expect(missing.degradedReason).toContain("`binary`");
 
-    const directory = await resolveCodexBinary({ binary: root, versionProbeMs: 1000 });
+    const directory = await resolveCodexBinary({ probes, binary: root, versionProbeMs: 1000 });
     expect(directory.degradedReason).toContain("is not a file");
 
     const plain = join(root, "plain");
     await writeFile(plain, "not executable");
-    const notExecutable = await resolveCodexBinary({ binary: plain, versionProbeMs: 1000 });
+    const notExecutable = await resolveCodexBinary({ probes, binary: plain, versionProbeMs: 1000 });
     expect(notExecutable.degradedReason).toContain("not executable");
   });
 
   it("reports an executable that is not codex, and one whose --version hangs", async () => {
     const quiet = await writeScript(join(root, "quiet"), "process.exit(0)");
-    const status = await resolveCodexBinary({ binary: quiet, versionProbeMs: 5000 });
+    const status = await resolveCodexBinary({ probes, binary: quiet, versionProbeMs: 5000 });
     expect(status).toMatchObject({ ready: false });
     expect(status.degradedReason).toContain("did not report a codex-cli version");
 
     const hang = await writeScript(join(root, "hang"), "setInterval(() => {}, 1000)");
     const startedAt = Date.now();
-    const hung = await resolveCodexBinary({ binary: hang, versionProbeMs: 300 });
+    const hung = await resolveCodexBinary({ probes, binary: hang, versionProbeMs: 300 });
     expect(hung.degradedReason).toContain("did not answer within 300 ms");
     expect(Date.now() - startedAt).toBeLessThan(3000);
   });
@@ -140,6 +153,7 @@ describe("resolveCodexBinary", () => {
   it("looks a bare config name up on PATH", async () => {
     await writeScript(join(root, "bin", "my-codex"), versionScript("0.169.0"));
     const status = await resolveCodexBinary({
+      probes,
       binary: "my-codex",
       versionProbeMs: 5000,
       env: { PATH: `/nonexistent:${join(root, "bin")}:${nodeDir}` },
@@ -154,14 +168,14 @@ describe("resolveCodexBinary", () => {
   it("probes once per binary build and again after it changes", async () => {
     const counter = join(root, "count");
     const script = await writeScript(join(root, "codex"), versionScript("0.169.0", counter));
-    await resolveCodexBinary({ binary: script, versionProbeMs: 5000 });
-    await resolveCodexBinary({ binary: script, versionProbeMs: 5000 });
+    await resolveCodexBinary({ probes, binary: script, versionProbeMs: 5000 });
+    await resolveCodexBinary({ probes, binary: script, versionProbeMs: 5000 });
     expect(await readFile(counter, "utf8")).toBe("x");
 
     await writeScript(script, versionScript("0.170.1", counter));
     const later = new Date(Date.now() + 60_000);
     await utimes(script, later, later);
-    const status = await resolveCodexBinary({ binary: script, versionProbeMs: 5000 });
+    const status = await resolveCodexBinary({ probes, binary: script, versionProbeMs: 5000 });
     expect(status.version).toBe("0.170.1");
     expect(await readFile(counter, "utf8")).toBe("xx");
   });
@@ -195,6 +209,7 @@ describe("resolveCodexBinary", () => {
 
       expect(await toNative(join(root, "bin", "codex"))).toBe(native);
       const status = await resolveCodexBinary({
+        probes,
         versionProbeMs: 5000,
         env: { PATH: `${join(root, "bin")}:${nodeDir}` },
       });
@@ -221,7 +236,7 @@ describe("resolveCodexBinary", () => {
   it("falls back to the bundled @openai/codex native binary", async () => {
     const bundled = findBundledBinary();
     expect(bundled).toMatch(/vendor\/[^/]+\/bin\/codex$/);
-    const status = await resolveCodexBinary({ versionProbeMs: 20_000, env: { PATH: "" } });
+    const status = await resolveCodexBinary({ probes, versionProbeMs: 20_000, env: { PATH: "" } });
     expect(status).toMatchObject({
       ready: true,
       source: "bundled",
@@ -232,6 +247,7 @@ describe("resolveCodexBinary", () => {
 
   it("reports nothing found with instructions", async () => {
     const status = await resolveCodexBinary({
+      probes,
       versionProbeMs: 1000,
       env: { PATH: "" },
       findBundled: () => undefined,
