@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
+import { codexVersionDiagnostics } from "../../internal/codex/codex-capabilities.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import { demoScript } from "../../internal/mock-model/demo-script.js";
 import {
@@ -241,10 +242,15 @@ describe.skipIf(!codex.found)("plexum-dev-host run, through the built plugin and
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const lines = run.stdout.trimEnd().split("\n");
     const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Configure warns once per feature an older codex lacks (none for the pin).
+    const warnings = codexVersionDiagnostics(codexUnderTest()?.version ?? "").map(
+      () => "diagnostic",
+    );
     expect(objects.map((o) => o.type).filter((t) => t !== "event")).toEqual([
       "config_file",
       "plugin",
       "codex",
+      ...warnings,
       "turn",
       "turn",
       "plugin_stopped",
