@@ -16,7 +16,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file plexum/provider/v1/provider.proto.
  */
 export const file_plexum_provider_v1_provider: GenFile = /*@__PURE__*/
-  fileDesc("CiFwbGV4dW0vcHJvdmlkZXIvdjEvcHJvdmlkZXIucHJvdG8SEnBsZXh1bS5wcm92aWRlci52MSIQCg5HZXRJbmZvUmVxdWVzdCLSAQoPR2V0SW5mb1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNEhQKDGNhcGFiaWxpdGllcxgEIAMoCRIuCgVjb2RleBgFIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5Db2RleFN0YXR1cxISCgpjb25maWd1cmVkGAYgASgIEiwKBGF1dGgYByABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuQXV0aFN0YXR1cyI5CgpBdXRoU3RhdHVzEgwKBG1vZGUYASABKAkSDQoFcmVhZHkYAiABKAgSDgoGZGV0YWlsGAMgASgJInoKC0NvZGV4U3RhdHVzEg0KBXJlYWR5GAEgASgIEhMKC2JpbmFyeV9wYXRoGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSFwoPZGVncmFkZWRfcmVhc29uGAQgASgJEg4KBnNvdXJjZRgFIAEoCRINCgVub3RlcxgGIAMoCSInChBDb25maWd1cmVSZXF1ZXN0EhMKC2NvbmZpZ19qc29uGAEgASgMIngKEUNvbmZpZ3VyZVJlc3BvbnNlEjMKC2RpYWdub3N0aWNzGAEgAygLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkRpYWdub3N0aWMSLgoFY29kZXgYAiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuQ29kZXhTdGF0dXMixwEKCkRpYWdub3N0aWMSOQoIc2V2ZXJpdHkYASABKA4yJy5wbGV4dW0ucHJvdmlkZXIudjEuRGlhZ25vc3RpYy5TZXZlcml0eRIPCgdzdW1tYXJ5GAIgASgJEg4KBmRldGFpbBgDIAEoCRINCgVmaWVsZBgEIAEoCSJOCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhIKDlNFVkVSSVRZX0VSUk9SEAESFAoQU0VWRVJJVFlfV0FSTklORxACIhMKEUxpc3RNb2RlbHNSZXF1ZXN0Ij8KEkxpc3RNb2RlbHNSZXNwb25zZRIpCgZtb2RlbHMYASADKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuTW9kZWwiNwoFTW9kZWwSCgoCaWQYASABKAkSEQoJY2xpX21vZGVsGAIgASgJEg8KB2RlZmF1bHQYAyABKAgiuAEKDlJ1blR1cm5SZXF1ZXN0Ei4KBXN0YXJ0GAEgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlN0YXJ0VHVybkgAEjAKBmNhbmNlbBgCIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5DYW5jZWxUdXJuSAASOQoLdG9vbF9yZXN1bHQYAyABKAsyIi5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2xSZXN1bHRIAEIJCgdyZXF1ZXN0IvMBCglTdGFydFR1cm4SLwoFYWdlbnQYASABKAsyIC5wbGV4dW0ucHJvdmlkZXIudjEuQWdlbnRDb250ZXh0Eg0KBW1vZGVsGAIgASgJEjEKDGNvbnZlcnNhdGlvbhgDIAMoCzIbLnBsZXh1bS5wcm92aWRlci52MS5NZXNzYWdlEjAKB29wdGlvbnMYBCABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMSKwoFdG9vbHMYBSADKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2wSFAoMYmF0Y2hfZXZlbnRzGAYgASgIIkgKCEhvc3RUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSGQoRaW5wdXRfc2NoZW1hX2pzb24YAyABKAkiWgoOSG9zdFRvb2xSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoCRIMCgR0ZXh0GAIgASgJEhAKCGlzX2Vycm9yGAMgASgIEhQKDGNvbnRlbnRfanNvbhgEIAEoCSIzCgxBZ2VudENvbnRleHQSEAoIYWdlbnRfaWQYASABKAkSEQoJd29ya3NwYWNlGAIgASgJIsQBCgdNZXNzYWdlEi4KBHJvbGUYASABKA4yIC5wbGV4dW0ucHJvdmlkZXIudjEuTWVzc2FnZS5Sb2xlEgwKBHRleHQYAiABKAkSKQoGaW1hZ2VzGAMgAygLMhkucGxleHVtLnByb3ZpZGVyLnYxLkltYWdlIlAKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAyJECgVJbWFnZRIOCgRwYXRoGAEgASgJSAASDgoEZGF0YRgCIAEoDEgAEhEKCW1pbWVfdHlwZRgDIAEoCUIICgZzb3VyY2Ui5wUKC1R1cm5PcHRpb25zEhQKB3NhbmRib3gYASABKAlIAIgBARIhChR0dXJuX3RpbWVvdXRfc2Vjb25kcxgCIAEoDUgBiAEBEk4KEGNvbmZpZ19vdmVycmlkZXMYAyADKAsyNC5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMuQ29uZmlnT3ZlcnJpZGVzRW50cnkSIQoUaWRsZV90aW1lb3V0X3NlY29uZHMYBSABKA1IAogBARIoChtmaXJzdF9ldmVudF90aW1lb3V0X3NlY29uZHMYBiABKA1IA4gBARI2CghlbmRwb2ludBgEIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5FbmRwb2ludE92ZXJyaWRlEhUKDXdyaXRhYmxlX2RpcnMYByADKAkSGwoObmV0d29ya19hY2Nlc3MYCCABKAhIBIgBARIaChJvdXRwdXRfc2NoZW1hX2pzb24YCSABKAkSGAoQcmVhc29uaW5nX2VmZm9ydBgKIAEoCRI1Cgh3b3JrdHJlZRgLIAEoCzIjLnBsZXh1bS5wcm92aWRlci52MS5Xb3JrdHJlZU9wdGlvbnMSSgoObW9kZWxfc2V0dGluZ3MYDCADKAsyMi5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMuTW9kZWxTZXR0aW5nc0VudHJ5GjYKFENvbmZpZ092ZXJyaWRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaNAoSTW9kZWxTZXR0aW5nc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCgoIX3NhbmRib3hCFwoVX3R1cm5fdGltZW91dF9zZWNvbmRzQhcKFV9pZGxlX3RpbWVvdXRfc2Vjb25kc0IeChxfZmlyc3RfZXZlbnRfdGltZW91dF9zZWNvbmRzQhEKD19uZXR3b3JrX2FjY2VzcyI0Cg9Xb3JrdHJlZU9wdGlvbnMSDwoHZW5hYmxlZBgBIAEoCBIQCghiYXNlX3JlZhgCIAEoCSLYAgoQRW5kcG9pbnRPdmVycmlkZRIQCghiYXNlX3VybBgBIAEoCRIPCgdhcGlfa2V5GAIgASgJEhAKCHdpcmVfYXBpGAMgASgJEksKDGh0dHBfaGVhZGVycxgEIAMoCzI1LnBsZXh1bS5wcm92aWRlci52MS5FbmRwb2ludE92ZXJyaWRlLkh0dHBIZWFkZXJzRW50cnkSSwoMcXVlcnlfcGFyYW1zGAUgAygLMjUucGxleHVtLnByb3ZpZGVyLnYxLkVuZHBvaW50T3ZlcnJpZGUuUXVlcnlQYXJhbXNFbnRyeRINCgVtb2RlbBgGIAEoCRoyChBIdHRwSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQUXVlcnlQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhwKCkNhbmNlbFR1cm4SDgoGcmVhc29uGAEgASgJIm4KD1J1blR1cm5SZXNwb25zZRIsCgVldmVudBgBIAEoCzIdLnBsZXh1bS5wcm92aWRlci52MS5UdXJuRXZlbnQSLQoGZXZlbnRzGAIgAygLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5FdmVudCKFBgoJVHVybkV2ZW50EgsKA3NlcRgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3Cgx0dXJuX3N0YXJ0ZWQYCiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVyblN0YXJ0ZWRIABItCgR0ZXh0GAsgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlRleHRFdmVudEgAEjcKCXJlYXNvbmluZxgMIAEoCzIiLnBsZXh1bS5wcm92aWRlci52MS5SZWFzb25pbmdFdmVudEgAEi0KBHRvb2wYDSABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbEV2ZW50SAASLwoFdXNhZ2UYDiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2VFdmVudEgAEi8KBWVycm9yGA8gASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yRXZlbnRIABIxCgZub3RpY2UYECABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuTm90aWNlRXZlbnRIABI7CgtwYXNzdGhyb3VnaBgRIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5QYXNzdGhyb3VnaEV2ZW50SAASLwoIdHVybl9lbmQYEiABKAsyGy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkVuZEgAEjoKDmhvc3RfdG9vbF9jYWxsGBMgASgLMiAucGxleHVtLnByb3ZpZGVyLnYxLkhvc3RUb29sQ2FsbEgAEjYKCXRvb2xfY2FsbBgUIAEoCzIhLnBsZXh1bS5wcm92aWRlci52MS5Ub29sQ2FsbEV2ZW50SAASOgoLdG9vbF9yZXN1bHQYFSABKAsyIy5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbFJlc3VsdEV2ZW50SAASNQoLdGhyZWFkX2xvc3QYFiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVGhyZWFkTG9zdEgAQgcKBWV2ZW50Ij8KClRocmVhZExvc3QSEQoJdGhyZWFkX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIOCgZhY3Rpb24YAyABKAkiYgoNVG9vbENhbGxFdmVudBIPCgdjYWxsX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJbmFtZXNwYWNlGAMgASgJEhEKCWFyZ3VtZW50cxgEIAEoCRIMCgRraW5kGAUgASgJIkcKD1Rvb2xSZXN1bHRFdmVudBIPCgdjYWxsX2lkGAEgASgJEg4KBm91dHB1dBgCIAEoCRITCgtvdXRwdXRfanNvbhgDIAEoCSJeCgxIb3N0VG9vbENhbGwSEgoKcmVxdWVzdF9pZBgBIAEoCRIPCgdjYWxsX2lkGAIgASgJEhEKCXRvb2xfbmFtZRgDIAEoCRIWCg5hcmd1bWVudHNfanNvbhgEIAEoCSKyAQoLVHVyblN0YXJ0ZWQSEQoJdGhyZWFkX2lkGAEgASgJEg8KB3Jlc3VtZWQYAiABKAgSDQoFbW9kZWwYAyABKAkSDwoHc2FuZGJveBgEIAEoCRIVCg1jb2RleF92ZXJzaW9uGAUgASgJEhUKDXdvcmt0cmVlX3BhdGgYBiABKAkSMQoGcG9saWN5GAcgASgLMiEucGxleHVtLnByb3ZpZGVyLnYxLlNhbmRib3hQb2xpY3kiYQoNU2FuZGJveFBvbGljeRIPCgdzYW5kYm94GAEgASgJEhAKCGFwcHJvdmFsGAIgASgJEhUKDXdyaXRhYmxlX2RpcnMYAyADKAkSFgoObmV0d29ya19hY2Nlc3MYBCABKAgiKgoJVGV4dEV2ZW50Eg8KB2l0ZW1faWQYASABKAkSDAoEdGV4dBgCIAEoCSIvCg5SZWFzb25pbmdFdmVudBIPCgdpdGVtX2lkGAEgASgJEgwKBHRleHQYAiABKAkilQQKCVRvb2xFdmVudBIPCgdpdGVtX2lkGAEgASgJEjIKBXBoYXNlGAIgASgOMiMucGxleHVtLnByb3ZpZGVyLnYxLlRvb2xFdmVudC5QaGFzZRIOCgZzdGF0dXMYAyABKAkSNwoHY29tbWFuZBgKIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5Db21tYW5kRXhlY3V0aW9uSAASOAoNbWNwX3Rvb2xfY2FsbBgLIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5NY3BUb29sQ2FsbEgAEjUKC2ZpbGVfY2hhbmdlGAwgASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkZpbGVDaGFuZ2VIABIzCgp3ZWJfc2VhcmNoGA0gASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLldlYlNlYXJjaEgAEjEKCXRvZG9fbGlzdBgOIAEoCzIcLnBsZXh1bS5wcm92aWRlci52MS5Ub2RvTGlzdEgAEj4KEGNvbGxhYl90b29sX2NhbGwYDyABKAsyIi5wbGV4dW0ucHJvdmlkZXIudjEuQ29sbGFiVG9vbENhbGxIACJZCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEhEKDVBIQVNFX1NUQVJURUQQARIRCg1QSEFTRV9VUERBVEVEEAISEwoPUEhBU0VfQ09NUExFVEVEEANCBgoEdG9vbCJkChBDb21tYW5kRXhlY3V0aW9uEg8KB2NvbW1hbmQYASABKAkSGQoRYWdncmVnYXRlZF9vdXRwdXQYAiABKAkSFgoJZXhpdF9jb2RlGAMgASgFSACIAQFCDAoKX2V4aXRfY29kZSJnCgtNY3BUb29sQ2FsbBIOCgZzZXJ2ZXIYASABKAkSDAoEdG9vbBgCIAEoCRIWCg5hcmd1bWVudHNfanNvbhgDIAEoCRITCgtyZXN1bHRfanNvbhgEIAEoCRINCgVlcnJvchgFIAEoCSJqCgpGaWxlQ2hhbmdlEjYKB2NoYW5nZXMYASADKAsyJS5wbGV4dW0ucHJvdmlkZXIudjEuRmlsZUNoYW5nZS5DaGFuZ2UaJAoGQ2hhbmdlEgwKBHBhdGgYASABKAkSDAoEa2luZBgCIAEoCSIvCglXZWJTZWFyY2gSDQoFcXVlcnkYASABKAkSEwoLYWN0aW9uX2pzb24YAiABKAkiZQoIVG9kb0xpc3QSMAoFaXRlbXMYASADKAsyIS5wbGV4dW0ucHJvdmlkZXIudjEuVG9kb0xpc3QuSXRlbRonCgRJdGVtEgwKBHRleHQYASABKAkSEQoJY29tcGxldGVkGAIgASgIIjAKDkNvbGxhYlRvb2xDYWxsEgwKBHRvb2wYASABKAkSEAoIcmF3X2pzb24YAiABKAkilAEKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoBBIbChNjYWNoZWRfaW5wdXRfdG9rZW5zGAIgASgEEiAKGGNhY2hlX3dyaXRlX2lucHV0X3Rva2VucxgDIAEoBBIVCg1vdXRwdXRfdG9rZW5zGAQgASgEEh8KF3JlYXNvbmluZ19vdXRwdXRfdG9rZW5zGAUgASgEImAKClVzYWdlRXZlbnQSJwoEdHVybhgBIAEoCzIZLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZRIpCgZ0aHJlYWQYAiABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2Ui1gEKCkVycm9yRXZlbnQSLQoFY2xhc3MYASABKA4yHi5wbGV4dW0ucHJvdmlkZXIudjEuRXJyb3JDbGFzcxIMCgRjb2RlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSEQoJcmV0cnlhYmxlGAQgASgIEiAKE3JldHJ5X2FmdGVyX3NlY29uZHMYBSABKA1IAIgBARItCglyZXNldHNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQhYKFF9yZXRyeV9hZnRlcl9zZWNvbmRzIrsBCgtOb3RpY2VFdmVudBIyCgRraW5kGAEgASgOMiQucGxleHVtLnByb3ZpZGVyLnYxLk5vdGljZUV2ZW50LktpbmQSDwoHbWVzc2FnZRgCIAEoCRIMCgRjb2RlGAMgASgJIlkKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhEKDUtJTkRfUkVUUllJTkcQARIQCgxLSU5EX1dBUk5JTkcQAhIWChJLSU5EX1RIUkVBRF9TVE9SRUQQAyIyChBQYXNzdGhyb3VnaEV2ZW50EgwKBHR5cGUYASABKAkSEAoIcmF3X2pzb24YAiABKAki9wMKB1R1cm5FbmQSNAoHb3V0Y29tZRgBIAEoDjIjLnBsZXh1bS5wcm92aWRlci52MS5UdXJuRW5kLk91dGNvbWUSDwoHbWVzc2FnZRgCIAEoCRIRCgl0aHJlYWRfaWQYAyABKAkSEgoKZmluYWxfdGV4dBgEIAEoCRIoCgV1c2FnZRgFIAEoCzIZLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZRIWCglleGl0X2NvZGUYBiABKAVIAIgBARIOCgZzaWduYWwYByABKAkSEwoLc3RkZXJyX3RhaWwYCCABKAkSLQoFZXJyb3IYCSABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuRXJyb3JFdmVudBITCgtkdXJhdGlvbl9tcxgKIAEoBBIeChZzdHJ1Y3R1cmVkX291dHB1dF9qc29uGAsgASgJEioKBGRpZmYYDCABKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkRpZmYieQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9DT01QTEVURUQQARISCg5PVVRDT01FX0ZBSUxFRBACEhUKEU9VVENPTUVfQ0FOQ0VMTEVEEAMSEwoPT1VUQ09NRV9DUkFTSEVEEARCDAoKX2V4aXRfY29kZSJJCghUdXJuRGlmZhIOCgZzdGF0dXMYASABKAkSDwoHdW5pZmllZBgCIAEoCRINCgVmaWxlcxgDIAMoCRINCgVieXRlcxgEIAEoBCI1ChFDYW5jZWxUdXJuUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiJwoSQ2FuY2VsVHVyblJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCImChJSZXNldFRocmVhZFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkiMQoTUmVzZXRUaHJlYWRSZXNwb25zZRIaChJwcmV2aW91c190aHJlYWRfaWQYASABKAkiNQoOQ29uc3VtZVJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEQoJYmxvY2tfaWRzGAIgAygJIlEKD0NvbnN1bWVSZXNwb25zZRIRCglyZXdyaXR0ZW4YASADKAkSGAoQYWxyZWFkeV9jb25zdW1lZBgCIAMoCRIRCglub3RfZm91bmQYAyADKAkiIwoPR2V0VXNhZ2VSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIokBChBHZXRVc2FnZVJlc3BvbnNlEigKBXRvdGFsGAEgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlEg0KBXR1cm5zGAIgASgEEhEKCXRocmVhZF9pZBgDIAEoCRIpCgZ0aHJlYWQYBCABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2UqzAIKCkVycm9yQ2xhc3MSGwoXRVJST1JfQ0xBU1NfVU5TUEVDSUZJRUQQABIYChRFUlJPUl9DTEFTU19SRVRSWUlORxABEhwKGEVSUk9SX0NMQVNTX1JBVEVfTElNSVRFRBACEh8KG0VSUk9SX0NMQVNTX1FVT1RBX0VYSEFVU1RFRBADEhQKEEVSUk9SX0NMQVNTX0FVVEgQBBInCiNFUlJPUl9DTEFTU19DT05URVhUX1dJTkRPV19FWENFRURFRBAFEh8KG0VSUk9SX0NMQVNTX0lOVkFMSURfUkVRVUVTVBAGEhcKE0VSUk9SX0NMQVNTX05FVFdPUksQBxIYChRFUlJPUl9DTEFTU19JTlRFUk5BTBAIEhwKGEVSUk9SX0NMQVNTX1BSRUNPTkRJVElPThAJEhcKE0VSUk9SX0NMQVNTX1RJTUVPVVQQCjLbBQoOUHJvdmlkZXJQbHVnaW4SUgoHR2V0SW5mbxIiLnBsZXh1bS5wcm92aWRlci52MS5HZXRJbmZvUmVxdWVzdBojLnBsZXh1bS5wcm92aWRlci52MS5HZXRJbmZvUmVzcG9uc2USWAoJQ29uZmlndXJlEiQucGxleHVtLnByb3ZpZGVyLnYxLkNvbmZpZ3VyZVJlcXVlc3QaJS5wbGV4dW0ucHJvdmlkZXIudjEuQ29uZmlndXJlUmVzcG9uc2USWwoKTGlzdE1vZGVscxIlLnBsZXh1bS5wcm92aWRlci52MS5MaXN0TW9kZWxzUmVxdWVzdBomLnBsZXh1bS5wcm92aWRlci52MS5MaXN0TW9kZWxzUmVzcG9uc2USVgoHUnVuVHVybhIiLnBsZXh1bS5wcm92aWRlci52MS5SdW5UdXJuUmVxdWVzdBojLnBsZXh1bS5wcm92aWRlci52MS5SdW5UdXJuUmVzcG9uc2UoATABElsKCkNhbmNlbFR1cm4SJS5wbGV4dW0ucHJvdmlkZXIudjEuQ2FuY2VsVHVyblJlcXVlc3QaJi5wbGV4dW0ucHJvdmlkZXIudjEuQ2FuY2VsVHVyblJlc3BvbnNlEl4KC1Jlc2V0VGhyZWFkEiYucGxleHVtLnByb3ZpZGVyLnYxLlJlc2V0VGhyZWFkUmVxdWVzdBonLnBsZXh1bS5wcm92aWRlci52MS5SZXNldFRocmVhZFJlc3BvbnNlElIKB0NvbnN1bWUSIi5wbGV4dW0ucHJvdmlkZXIudjEuQ29uc3VtZVJlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuQ29uc3VtZVJlc3BvbnNlElUKCEdldFVzYWdlEiMucGxleHVtLnByb3ZpZGVyLnYxLkdldFVzYWdlUmVxdWVzdBokLnBsZXh1bS5wcm92aWRlci52MS5HZXRVc2FnZVJlc3BvbnNlQk9aTWdpdGh1Yi5jb20vcGxleHVtL3BsZXh1bS1vcGVuYWktcHJvdmlkZXIvZ2VuL2dvL3BsZXh1bS9wcm92aWRlci92MTtwcm92aWRlcnYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiFwbGV4dW0vcHJvdmlkZXIvdjEvcHJvdmlkZXIucHJvdG8SEnBsZXh1bS5wcm92aWRlci52MSIQCg5HZXRJbmZvUmVxdWVzdCLSAQoPR2V0SW5mb1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNEhQKDGNhcGFiaWxpdGllcxgEIAMoCRIuCgVjb2RleBgFIAEoCzIfLnBsZXh1bS5wcm92aWRlci52MS5Db2RleFN0YXR1cxISCgpjb25maWd1cmVkGAYgASgIEiwKBGF1dGgYByABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuQXV0aFN0YXR1cyI5CgpBdXRoU3RhdHVzEgwKBG1vZGUYASABKAkSDQoFcmVhZHkYAiABKAgSDgoGZGV0YWlsGAMgASgJInoKC0NvZGV4U3RhdHVzEg0KBXJlYWR5GAEgASgIEhMKC2JpbmFyeV9wYXRoGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSFwoPZGVncmFkZWRfcmVhc29uGAQgASgJEg4KBnNvdXJjZRgFIAEoCRINCgVub3RlcxgGIAMoCSInChBDb25maWd1cmVSZXF1ZXN0EhMKC2NvbmZpZ19qc29uGAEgASgMIngKEUNvbmZpZ3VyZVJlc3BvbnNlEjMKC2RpYWdub3N0aWNzGAEgAygLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkRpYWdub3N0aWMSLgoFY29kZXgYAiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuQ29kZXhTdGF0dXMixwEKCkRpYWdub3N0aWMSOQoIc2V2ZXJpdHkYASABKA4yJy5wbGV4dW0ucHJvdmlkZXIudjEuRGlhZ25vc3RpYy5TZXZlcml0eRIPCgdzdW1tYXJ5GAIgASgJEg4KBmRldGFpbBgDIAEoCRINCgVmaWVsZBgEIAEoCSJOCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhIKDlNFVkVSSVRZX0VSUk9SEAESFAoQU0VWRVJJVFlfV0FSTklORxACIhMKEUxpc3RNb2RlbHNSZXF1ZXN0Ij8KEkxpc3RNb2RlbHNSZXNwb25zZRIpCgZtb2RlbHMYASADKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuTW9kZWwiNwoFTW9kZWwSCgoCaWQYASABKAkSEQoJY2xpX21vZGVsGAIgASgJEg8KB2RlZmF1bHQYAyABKAgiuAEKDlJ1blR1cm5SZXF1ZXN0Ei4KBXN0YXJ0GAEgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlN0YXJ0VHVybkgAEjAKBmNhbmNlbBgCIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5DYW5jZWxUdXJuSAASOQoLdG9vbF9yZXN1bHQYAyABKAsyIi5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2xSZXN1bHRIAEIJCgdyZXF1ZXN0IvMBCglTdGFydFR1cm4SLwoFYWdlbnQYASABKAsyIC5wbGV4dW0ucHJvdmlkZXIudjEuQWdlbnRDb250ZXh0Eg0KBW1vZGVsGAIgASgJEjEKDGNvbnZlcnNhdGlvbhgDIAMoCzIbLnBsZXh1bS5wcm92aWRlci52MS5NZXNzYWdlEjAKB29wdGlvbnMYBCABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMSKwoFdG9vbHMYBSADKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuSG9zdFRvb2wSFAoMYmF0Y2hfZXZlbnRzGAYgASgIIkgKCEhvc3RUb29sEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSGQoRaW5wdXRfc2NoZW1hX2pzb24YAyABKAkiWgoOSG9zdFRvb2xSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoCRIMCgR0ZXh0GAIgASgJEhAKCGlzX2Vycm9yGAMgASgIEhQKDGNvbnRlbnRfanNvbhgEIAEoCSIzCgxBZ2VudENvbnRleHQSEAoIYWdlbnRfaWQYASABKAkSEQoJd29ya3NwYWNlGAIgASgJIsQBCgdNZXNzYWdlEi4KBHJvbGUYASABKA4yIC5wbGV4dW0ucHJvdmlkZXIudjEuTWVzc2FnZS5Sb2xlEgwKBHRleHQYAiABKAkSKQoGaW1hZ2VzGAMgAygLMhkucGxleHVtLnByb3ZpZGVyLnYxLkltYWdlIlAKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg0KCVJPTEVfVVNFUhABEhIKDlJPTEVfQVNTSVNUQU5UEAISDwoLUk9MRV9TWVNURU0QAyJECgVJbWFnZRIOCgRwYXRoGAEgASgJSAASDgoEZGF0YRgCIAEoDEgAEhEKCW1pbWVfdHlwZRgDIAEoCUIICgZzb3VyY2Ui5wUKC1R1cm5PcHRpb25zEhQKB3NhbmRib3gYASABKAlIAIgBARIhChR0dXJuX3RpbWVvdXRfc2Vjb25kcxgCIAEoDUgBiAEBEk4KEGNvbmZpZ19vdmVycmlkZXMYAyADKAsyNC5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMuQ29uZmlnT3ZlcnJpZGVzRW50cnkSIQoUaWRsZV90aW1lb3V0X3NlY29uZHMYBSABKA1IAogBARIoChtmaXJzdF9ldmVudF90aW1lb3V0X3NlY29uZHMYBiABKA1IA4gBARI2CghlbmRwb2ludBgEIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5FbmRwb2ludE92ZXJyaWRlEhUKDXdyaXRhYmxlX2RpcnMYByADKAkSGwoObmV0d29ya19hY2Nlc3MYCCABKAhIBIgBARIaChJvdXRwdXRfc2NoZW1hX2pzb24YCSABKAkSGAoQcmVhc29uaW5nX2VmZm9ydBgKIAEoCRI1Cgh3b3JrdHJlZRgLIAEoCzIjLnBsZXh1bS5wcm92aWRlci52MS5Xb3JrdHJlZU9wdGlvbnMSSgoObW9kZWxfc2V0dGluZ3MYDCADKAsyMi5wbGV4dW0ucHJvdmlkZXIudjEuVHVybk9wdGlvbnMuTW9kZWxTZXR0aW5nc0VudHJ5GjYKFENvbmZpZ092ZXJyaWRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaNAoSTW9kZWxTZXR0aW5nc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCgoIX3NhbmRib3hCFwoVX3R1cm5fdGltZW91dF9zZWNvbmRzQhcKFV9pZGxlX3RpbWVvdXRfc2Vjb25kc0IeChxfZmlyc3RfZXZlbnRfdGltZW91dF9zZWNvbmRzQhEKD19uZXR3b3JrX2FjY2VzcyI0Cg9Xb3JrdHJlZU9wdGlvbnMSDwoHZW5hYmxlZBgBIAEoCBIQCghiYXNlX3JlZhgCIAEoCSLYAgoQRW5kcG9pbnRPdmVycmlkZRIQCghiYXNlX3VybBgBIAEoCRIPCgdhcGlfa2V5GAIgASgJEhAKCHdpcmVfYXBpGAMgASgJEksKDGh0dHBfaGVhZGVycxgEIAMoCzI1LnBsZXh1bS5wcm92aWRlci52MS5FbmRwb2ludE92ZXJyaWRlLkh0dHBIZWFkZXJzRW50cnkSSwoMcXVlcnlfcGFyYW1zGAUgAygLMjUucGxleHVtLnByb3ZpZGVyLnYxLkVuZHBvaW50T3ZlcnJpZGUuUXVlcnlQYXJhbXNFbnRyeRINCgVtb2RlbBgGIAEoCRoyChBIdHRwSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQUXVlcnlQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhwKCkNhbmNlbFR1cm4SDgoGcmVhc29uGAEgASgJIm4KD1J1blR1cm5SZXNwb25zZRIsCgVldmVudBgBIAEoCzIdLnBsZXh1bS5wcm92aWRlci52MS5UdXJuRXZlbnQSLQoGZXZlbnRzGAIgAygLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5FdmVudCK2BwoJVHVybkV2ZW50EgsKA3NlcRgBIAEoBBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI3Cgx0dXJuX3N0YXJ0ZWQYCiABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuVHVyblN0YXJ0ZWRIABItCgR0ZXh0GAsgASgLMh0ucGxleHVtLnByb3ZpZGVyLnYxLlRleHRFdmVudEgAEjcKCXJlYXNvbmluZxgMIAEoCzIiLnBsZXh1bS5wcm92aWRlci52MS5SZWFzb25pbmdFdmVudEgAEi0KBHRvb2wYDSABKAsyHS5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbEV2ZW50SAASLwoFdXNhZ2UYDiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2VFdmVudEgAEi8KBWVycm9yGA8gASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yRXZlbnRIABIxCgZub3RpY2UYECABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuTm90aWNlRXZlbnRIABI7CgtwYXNzdGhyb3VnaBgRIAEoCzIkLnBsZXh1bS5wcm92aWRlci52MS5QYXNzdGhyb3VnaEV2ZW50SAASLwoIdHVybl9lbmQYEiABKAsyGy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkVuZEgAEjoKDmhvc3RfdG9vbF9jYWxsGBMgASgLMiAucGxleHVtLnByb3ZpZGVyLnYxLkhvc3RUb29sQ2FsbEgAEjYKCXRvb2xfY2FsbBgUIAEoCzIhLnBsZXh1bS5wcm92aWRlci52MS5Ub29sQ2FsbEV2ZW50SAASOgoLdG9vbF9yZXN1bHQYFSABKAsyIy5wbGV4dW0ucHJvdmlkZXIudjEuVG9vbFJlc3VsdEV2ZW50SAASNQoLdGhyZWFkX2xvc3QYFiABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuVGhyZWFkTG9zdEgAEjQKCnRleHRfZGVsdGEYFyABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuRGVsdGFFdmVudEgAEjkKD3JlYXNvbmluZ19kZWx0YRgYIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5EZWx0YUV2ZW50SAASPgoUY29tbWFuZF9vdXRwdXRfZGVsdGEYGSABKAsyHi5wbGV4dW0ucHJvdmlkZXIudjEuRGVsdGFFdmVudEgAQgcKBWV2ZW50IiwKCkRlbHRhRXZlbnQSDwoHaXRlbV9pZBgBIAEoCRINCgVkZWx0YRgCIAEoCSI/CgpUaHJlYWRMb3N0EhEKCXRocmVhZF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSDgoGYWN0aW9uGAMgASgJImIKDVRvb2xDYWxsRXZlbnQSDwoHY2FsbF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhEKCW5hbWVzcGFjZRgDIAEoCRIRCglhcmd1bWVudHMYBCABKAkSDAoEa2luZBgFIAEoCSJHCg9Ub29sUmVzdWx0RXZlbnQSDwoHY2FsbF9pZBgBIAEoCRIOCgZvdXRwdXQYAiABKAkSEwoLb3V0cHV0X2pzb24YAyABKAkiXgoMSG9zdFRvb2xDYWxsEhIKCnJlcXVlc3RfaWQYASABKAkSDwoHY2FsbF9pZBgCIAEoCRIRCgl0b29sX25hbWUYAyABKAkSFgoOYXJndW1lbnRzX2pzb24YBCABKAkisgEKC1R1cm5TdGFydGVkEhEKCXRocmVhZF9pZBgBIAEoCRIPCgdyZXN1bWVkGAIgASgIEg0KBW1vZGVsGAMgASgJEg8KB3NhbmRib3gYBCABKAkSFQoNY29kZXhfdmVyc2lvbhgFIAEoCRIVCg13b3JrdHJlZV9wYXRoGAYgASgJEjEKBnBvbGljeRgHIAEoCzIhLnBsZXh1bS5wcm92aWRlci52MS5TYW5kYm94UG9saWN5ImEKDVNhbmRib3hQb2xpY3kSDwoHc2FuZGJveBgBIAEoCRIQCghhcHByb3ZhbBgCIAEoCRIVCg13cml0YWJsZV9kaXJzGAMgAygJEhYKDm5ldHdvcmtfYWNjZXNzGAQgASgIIioKCVRleHRFdmVudBIPCgdpdGVtX2lkGAEgASgJEgwKBHRleHQYAiABKAkiLwoOUmVhc29uaW5nRXZlbnQSDwoHaXRlbV9pZBgBIAEoCRIMCgR0ZXh0GAIgASgJIpUECglUb29sRXZlbnQSDwoHaXRlbV9pZBgBIAEoCRIyCgVwaGFzZRgCIAEoDjIjLnBsZXh1bS5wcm92aWRlci52MS5Ub29sRXZlbnQuUGhhc2USDgoGc3RhdHVzGAMgASgJEjcKB2NvbW1hbmQYCiABKAsyJC5wbGV4dW0ucHJvdmlkZXIudjEuQ29tbWFuZEV4ZWN1dGlvbkgAEjgKDW1jcF90b29sX2NhbGwYCyABKAsyHy5wbGV4dW0ucHJvdmlkZXIudjEuTWNwVG9vbENhbGxIABI1CgtmaWxlX2NoYW5nZRgMIAEoCzIeLnBsZXh1bS5wcm92aWRlci52MS5GaWxlQ2hhbmdlSAASMwoKd2ViX3NlYXJjaBgNIAEoCzIdLnBsZXh1bS5wcm92aWRlci52MS5XZWJTZWFyY2hIABIxCgl0b2RvX2xpc3QYDiABKAsyHC5wbGV4dW0ucHJvdmlkZXIudjEuVG9kb0xpc3RIABI+ChBjb2xsYWJfdG9vbF9jYWxsGA8gASgLMiIucGxleHVtLnByb3ZpZGVyLnYxLkNvbGxhYlRvb2xDYWxsSAAiWQoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIRCg1QSEFTRV9TVEFSVEVEEAESEQoNUEhBU0VfVVBEQVRFRBACEhMKD1BIQVNFX0NPTVBMRVRFRBADQgYKBHRvb2wiZAoQQ29tbWFuZEV4ZWN1dGlvbhIPCgdjb21tYW5kGAEgASgJEhkKEWFnZ3JlZ2F0ZWRfb3V0cHV0GAIgASgJEhYKCWV4aXRfY29kZRgDIAEoBUgAiAEBQgwKCl9leGl0X2NvZGUiZwoLTWNwVG9vbENhbGwSDgoGc2VydmVyGAEgASgJEgwKBHRvb2wYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSEwoLcmVzdWx0X2pzb24YBCABKAkSDQoFZXJyb3IYBSABKAkiagoKRmlsZUNoYW5nZRI2CgdjaGFuZ2VzGAEgAygLMiUucGxleHVtLnByb3ZpZGVyLnYxLkZpbGVDaGFuZ2UuQ2hhbmdlGiQKBkNoYW5nZRIMCgRwYXRoGAEgASgJEgwKBGtpbmQYAiABKAkiLwoJV2ViU2VhcmNoEg0KBXF1ZXJ5GAEgASgJEhMKC2FjdGlvbl9qc29uGAIgASgJImUKCFRvZG9MaXN0EjAKBWl0ZW1zGAEgAygLMiEucGxleHVtLnByb3ZpZGVyLnYxLlRvZG9MaXN0Lkl0ZW0aJwoESXRlbRIMCgR0ZXh0GAEgASgJEhEKCWNvbXBsZXRlZBgCIAEoCCIwCg5Db2xsYWJUb29sQ2FsbBIMCgR0b29sGAEgASgJEhAKCHJhd19qc29uGAIgASgJIpQBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKAQSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgCIAEoBBIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYAyABKAQSFQoNb3V0cHV0X3Rva2VucxgEIAEoBBIfChdyZWFzb25pbmdfb3V0cHV0X3Rva2VucxgFIAEoBCJgCgpVc2FnZUV2ZW50EicKBHR1cm4YASABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2USKQoGdGhyZWFkGAIgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlItYBCgpFcnJvckV2ZW50Ei0KBWNsYXNzGAEgASgOMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yQ2xhc3MSDAoEY29kZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXJldHJ5YWJsZRgEIAEoCBIgChNyZXRyeV9hZnRlcl9zZWNvbmRzGAUgASgNSACIAQESLQoJcmVzZXRzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIWChRfcmV0cnlfYWZ0ZXJfc2Vjb25kcyK7AQoLTm90aWNlRXZlbnQSMgoEa2luZBgBIAEoDjIkLnBsZXh1bS5wcm92aWRlci52MS5Ob3RpY2VFdmVudC5LaW5kEg8KB21lc3NhZ2UYAiABKAkSDAoEY29kZRgDIAEoCSJZCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABIRCg1LSU5EX1JFVFJZSU5HEAESEAoMS0lORF9XQVJOSU5HEAISFgoSS0lORF9USFJFQURfU1RPUkVEEAMiMgoQUGFzc3Rocm91Z2hFdmVudBIMCgR0eXBlGAEgASgJEhAKCHJhd19qc29uGAIgASgJIvcDCgdUdXJuRW5kEjQKB291dGNvbWUYASABKA4yIy5wbGV4dW0ucHJvdmlkZXIudjEuVHVybkVuZC5PdXRjb21lEg8KB21lc3NhZ2UYAiABKAkSEQoJdGhyZWFkX2lkGAMgASgJEhIKCmZpbmFsX3RleHQYBCABKAkSKAoFdXNhZ2UYBSABKAsyGS5wbGV4dW0ucHJvdmlkZXIudjEuVXNhZ2USFgoJZXhpdF9jb2RlGAYgASgFSACIAQESDgoGc2lnbmFsGAcgASgJEhMKC3N0ZGVycl90YWlsGAggASgJEi0KBWVycm9yGAkgASgLMh4ucGxleHVtLnByb3ZpZGVyLnYxLkVycm9yRXZlbnQSEwoLZHVyYXRpb25fbXMYCiABKAQSHgoWc3RydWN0dXJlZF9vdXRwdXRfanNvbhgLIAEoCRIqCgRkaWZmGAwgASgLMhwucGxleHVtLnByb3ZpZGVyLnYxLlR1cm5EaWZmInkKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfQ09NUExFVEVEEAESEgoOT1VUQ09NRV9GQUlMRUQQAhIVChFPVVRDT01FX0NBTkNFTExFRBADEhMKD09VVENPTUVfQ1JBU0hFRBAEQgwKCl9leGl0X2NvZGUiSQoIVHVybkRpZmYSDgoGc3RhdHVzGAEgASgJEg8KB3VuaWZpZWQYAiABKAkSDQoFZmlsZXMYAyADKAkSDQoFYnl0ZXMYBCABKAQiNQoRQ2FuY2VsVHVyblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIicKEkNhbmNlbFR1cm5SZXNwb25zZRIRCgljYW5jZWxsZWQYASABKAgiJgoSUmVzZXRUaHJlYWRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIjEKE1Jlc2V0VGhyZWFkUmVzcG9uc2USGgoScHJldmlvdXNfdGhyZWFkX2lkGAEgASgJIjUKDkNvbnN1bWVSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEhEKCWJsb2NrX2lkcxgCIAMoCSJRCg9Db25zdW1lUmVzcG9uc2USEQoJcmV3cml0dGVuGAEgAygJEhgKEGFscmVhZHlfY29uc3VtZWQYAiADKAkSEQoJbm90X2ZvdW5kGAMgAygJIiMKD0dldFVzYWdlUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCSKJAQoQR2V0VXNhZ2VSZXNwb25zZRIoCgV0b3RhbBgBIAEoCzIZLnBsZXh1bS5wcm92aWRlci52MS5Vc2FnZRINCgV0dXJucxgCIAEoBBIRCgl0aHJlYWRfaWQYAyABKAkSKQoGdGhyZWFkGAQgASgLMhkucGxleHVtLnByb3ZpZGVyLnYxLlVzYWdlKswCCgpFcnJvckNsYXNzEhsKF0VSUk9SX0NMQVNTX1VOU1BFQ0lGSUVEEAASGAoURVJST1JfQ0xBU1NfUkVUUllJTkcQARIcChhFUlJPUl9DTEFTU19SQVRFX0xJTUlURUQQAhIfChtFUlJPUl9DTEFTU19RVU9UQV9FWEhBVVNURUQQAxIUChBFUlJPUl9DTEFTU19BVVRIEAQSJwojRVJST1JfQ0xBU1NfQ09OVEVYVF9XSU5ET1dfRVhDRUVERUQQBRIfChtFUlJPUl9DTEFTU19JTlZBTElEX1JFUVVFU1QQBhIXChNFUlJPUl9DTEFTU19ORVRXT1JLEAcSGAoURVJST1JfQ0xBU1NfSU5URVJOQUwQCBIcChhFUlJPUl9DTEFTU19QUkVDT05ESVRJT04QCRIXChNFUlJPUl9DTEFTU19USU1FT1VUEAoy2wUKDlByb3ZpZGVyUGx1Z2luElIKB0dldEluZm8SIi5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1JlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuR2V0SW5mb1Jlc3BvbnNlElgKCUNvbmZpZ3VyZRIkLnBsZXh1bS5wcm92aWRlci52MS5Db25maWd1cmVSZXF1ZXN0GiUucGxleHVtLnByb3ZpZGVyLnYxLkNvbmZpZ3VyZVJlc3BvbnNlElsKCkxpc3RNb2RlbHMSJS5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1JlcXVlc3QaJi5wbGV4dW0ucHJvdmlkZXIudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElYKB1J1blR1cm4SIi5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlcXVlc3QaIy5wbGV4dW0ucHJvdmlkZXIudjEuUnVuVHVyblJlc3BvbnNlKAEwARJbCgpDYW5jZWxUdXJuEiUucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXF1ZXN0GiYucGxleHVtLnByb3ZpZGVyLnYxLkNhbmNlbFR1cm5SZXNwb25zZRJeCgtSZXNldFRocmVhZBImLnBsZXh1bS5wcm92aWRlci52MS5SZXNldFRocmVhZFJlcXVlc3QaJy5wbGV4dW0ucHJvdmlkZXIudjEuUmVzZXRUaHJlYWRSZXNwb25zZRJSCgdDb25zdW1lEiIucGxleHVtLnByb3ZpZGVyLnYxLkNvbnN1bWVSZXF1ZXN0GiMucGxleHVtLnByb3ZpZGVyLnYxLkNvbnN1bWVSZXNwb25zZRJVCghHZXRVc2FnZRIjLnBsZXh1bS5wcm92aWRlci52MS5HZXRVc2FnZVJlcXVlc3QaJC5wbGV4dW0ucHJvdmlkZXIudjEuR2V0VXNhZ2VSZXNwb25zZUJPWk1naXRodWIuY29tL3BsZXh1bS9wbGV4dW0tb3BlbmFpLXByb3ZpZGVyL2dlbi9nby9wbGV4dW0vcHJvdmlkZXIvdjE7cHJvdmlkZXJ2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message plexum.provider.v1.GetInfoRequest
@@ -961,6 +961,26 @@ export type TurnEvent = Message$1<"plexum.provider.v1.TurnEvent"> & {
      */
     value: ThreadLost;
     case: "threadLost";
+  } | {
+    /**
+     * Streamed pieces of items (backend "app-server" only; see DeltaEvent).
+     *
+     * @generated from field: plexum.provider.v1.DeltaEvent text_delta = 23;
+     */
+    value: DeltaEvent;
+    case: "textDelta";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.DeltaEvent reasoning_delta = 24;
+     */
+    value: DeltaEvent;
+    case: "reasoningDelta";
+  } | {
+    /**
+     * @generated from field: plexum.provider.v1.DeltaEvent command_output_delta = 25;
+     */
+    value: DeltaEvent;
+    case: "commandOutputDelta";
   } | { case: undefined; value?: undefined };
 };
 
@@ -970,6 +990,34 @@ export type TurnEvent = Message$1<"plexum.provider.v1.TurnEvent"> & {
  */
 export const TurnEventSchema: GenMessage<TurnEvent> = /*@__PURE__*/
   messageDesc(file_plexum_provider_v1_provider, 22);
+
+/**
+ * A piece of an item while codex writes it: agent message text (text_delta), reasoning text
+ * (reasoning_delta), or a running command's output (command_output_delta). Only the app-server
+ * backend streams; the whole item still follows (TextEvent, ReasoningEvent, ToolEvent), and the
+ * deltas of one item_id concatenate to it (for reasoning: to its summary or raw text as codex
+ * streamed it). A host that ignores deltas sees what it sees with the exec backend.
+ *
+ * @generated from message plexum.provider.v1.DeltaEvent
+ */
+export type DeltaEvent = Message$1<"plexum.provider.v1.DeltaEvent"> & {
+  /**
+   * @generated from field: string item_id = 1;
+   */
+  itemId: string;
+
+  /**
+   * @generated from field: string delta = 2;
+   */
+  delta: string;
+};
+
+/**
+ * Describes the message plexum.provider.v1.DeltaEvent.
+ * Use `create(DeltaEventSchema)` to create a new message.
+ */
+export const DeltaEventSchema: GenMessage<DeltaEvent> = /*@__PURE__*/
+  messageDesc(file_plexum_provider_v1_provider, 23);
 
 /**
  * The stored thread could not be resumed: codex has no rollout for it ("no rollout found for
@@ -1008,7 +1056,7 @@ export type ThreadLost = Message$1<"plexum.provider.v1.ThreadLost"> & {
  * Use `create(ThreadLostSchema)` to create a new message.
  */
 export const ThreadLostSchema: GenMessage<ThreadLost> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 23);
+  messageDesc(file_plexum_provider_v1_provider, 24);
 
 /**
  * A tool call as codex recorded it in the thread's rollout, with codex's real call id (the block
@@ -1057,7 +1105,7 @@ export type ToolCallEvent = Message$1<"plexum.provider.v1.ToolCallEvent"> & {
  * Use `create(ToolCallEventSchema)` to create a new message.
  */
 export const ToolCallEventSchema: GenMessage<ToolCallEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 24);
+  messageDesc(file_plexum_provider_v1_provider, 25);
 
 /**
  * The output codex recorded for a tool call.
@@ -1090,7 +1138,7 @@ export type ToolResultEvent = Message$1<"plexum.provider.v1.ToolResultEvent"> & 
  * Use `create(ToolResultEventSchema)` to create a new message.
  */
 export const ToolResultEventSchema: GenMessage<ToolResultEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 25);
+  messageDesc(file_plexum_provider_v1_provider, 26);
 
 /**
  * Codex called one of the turn's host tools; answer with a `tool_result` request carrying the same
@@ -1131,7 +1179,7 @@ export type HostToolCall = Message$1<"plexum.provider.v1.HostToolCall"> & {
  * Use `create(HostToolCallSchema)` to create a new message.
  */
 export const HostToolCallSchema: GenMessage<HostToolCall> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 26);
+  messageDesc(file_plexum_provider_v1_provider, 27);
 
 /**
  * @generated from message plexum.provider.v1.TurnStarted
@@ -1186,7 +1234,7 @@ export type TurnStarted = Message$1<"plexum.provider.v1.TurnStarted"> & {
  * Use `create(TurnStartedSchema)` to create a new message.
  */
 export const TurnStartedSchema: GenMessage<TurnStarted> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 27);
+  messageDesc(file_plexum_provider_v1_provider, 28);
 
 /**
  * @generated from message plexum.provider.v1.SandboxPolicy
@@ -1228,7 +1276,7 @@ export type SandboxPolicy = Message$1<"plexum.provider.v1.SandboxPolicy"> & {
  * Use `create(SandboxPolicySchema)` to create a new message.
  */
 export const SandboxPolicySchema: GenMessage<SandboxPolicy> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 28);
+  messageDesc(file_plexum_provider_v1_provider, 29);
 
 /**
  * @generated from message plexum.provider.v1.TextEvent
@@ -1250,7 +1298,7 @@ export type TextEvent = Message$1<"plexum.provider.v1.TextEvent"> & {
  * Use `create(TextEventSchema)` to create a new message.
  */
 export const TextEventSchema: GenMessage<TextEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 29);
+  messageDesc(file_plexum_provider_v1_provider, 30);
 
 /**
  * @generated from message plexum.provider.v1.ReasoningEvent
@@ -1272,7 +1320,7 @@ export type ReasoningEvent = Message$1<"plexum.provider.v1.ReasoningEvent"> & {
  * Use `create(ReasoningEventSchema)` to create a new message.
  */
 export const ReasoningEventSchema: GenMessage<ReasoningEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 30);
+  messageDesc(file_plexum_provider_v1_provider, 31);
 
 /**
  * @generated from message plexum.provider.v1.ToolEvent
@@ -1344,7 +1392,7 @@ export type ToolEvent = Message$1<"plexum.provider.v1.ToolEvent"> & {
  * Use `create(ToolEventSchema)` to create a new message.
  */
 export const ToolEventSchema: GenMessage<ToolEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 31);
+  messageDesc(file_plexum_provider_v1_provider, 32);
 
 /**
  * @generated from enum plexum.provider.v1.ToolEvent.Phase
@@ -1375,7 +1423,7 @@ export enum ToolEvent_Phase {
  * Describes the enum plexum.provider.v1.ToolEvent.Phase.
  */
 export const ToolEvent_PhaseSchema: GenEnum<ToolEvent_Phase> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 31, 0);
+  enumDesc(file_plexum_provider_v1_provider, 32, 0);
 
 /**
  * @generated from message plexum.provider.v1.CommandExecution
@@ -1402,7 +1450,7 @@ export type CommandExecution = Message$1<"plexum.provider.v1.CommandExecution"> 
  * Use `create(CommandExecutionSchema)` to create a new message.
  */
 export const CommandExecutionSchema: GenMessage<CommandExecution> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 32);
+  messageDesc(file_plexum_provider_v1_provider, 33);
 
 /**
  * @generated from message plexum.provider.v1.McpToolCall
@@ -1439,7 +1487,7 @@ export type McpToolCall = Message$1<"plexum.provider.v1.McpToolCall"> & {
  * Use `create(McpToolCallSchema)` to create a new message.
  */
 export const McpToolCallSchema: GenMessage<McpToolCall> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 33);
+  messageDesc(file_plexum_provider_v1_provider, 34);
 
 /**
  * @generated from message plexum.provider.v1.FileChange
@@ -1456,7 +1504,7 @@ export type FileChange = Message$1<"plexum.provider.v1.FileChange"> & {
  * Use `create(FileChangeSchema)` to create a new message.
  */
 export const FileChangeSchema: GenMessage<FileChange> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 34);
+  messageDesc(file_plexum_provider_v1_provider, 35);
 
 /**
  * @generated from message plexum.provider.v1.FileChange.Change
@@ -1480,7 +1528,7 @@ export type FileChange_Change = Message$1<"plexum.provider.v1.FileChange.Change"
  * Use `create(FileChange_ChangeSchema)` to create a new message.
  */
 export const FileChange_ChangeSchema: GenMessage<FileChange_Change> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 34, 0);
+  messageDesc(file_plexum_provider_v1_provider, 35, 0);
 
 /**
  * @generated from message plexum.provider.v1.WebSearch
@@ -1502,7 +1550,7 @@ export type WebSearch = Message$1<"plexum.provider.v1.WebSearch"> & {
  * Use `create(WebSearchSchema)` to create a new message.
  */
 export const WebSearchSchema: GenMessage<WebSearch> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 35);
+  messageDesc(file_plexum_provider_v1_provider, 36);
 
 /**
  * @generated from message plexum.provider.v1.TodoList
@@ -1519,7 +1567,7 @@ export type TodoList = Message$1<"plexum.provider.v1.TodoList"> & {
  * Use `create(TodoListSchema)` to create a new message.
  */
 export const TodoListSchema: GenMessage<TodoList> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 36);
+  messageDesc(file_plexum_provider_v1_provider, 37);
 
 /**
  * @generated from message plexum.provider.v1.TodoList.Item
@@ -1541,7 +1589,7 @@ export type TodoList_Item = Message$1<"plexum.provider.v1.TodoList.Item"> & {
  * Use `create(TodoList_ItemSchema)` to create a new message.
  */
 export const TodoList_ItemSchema: GenMessage<TodoList_Item> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 36, 0);
+  messageDesc(file_plexum_provider_v1_provider, 37, 0);
 
 /**
  * @generated from message plexum.provider.v1.CollabToolCall
@@ -1563,7 +1611,7 @@ export type CollabToolCall = Message$1<"plexum.provider.v1.CollabToolCall"> & {
  * Use `create(CollabToolCallSchema)` to create a new message.
  */
 export const CollabToolCallSchema: GenMessage<CollabToolCall> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 37);
+  messageDesc(file_plexum_provider_v1_provider, 38);
 
 /**
  * @generated from message plexum.provider.v1.Usage
@@ -1600,7 +1648,7 @@ export type Usage = Message$1<"plexum.provider.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 38);
+  messageDesc(file_plexum_provider_v1_provider, 39);
 
 /**
  * @generated from message plexum.provider.v1.UsageEvent
@@ -1626,7 +1674,7 @@ export type UsageEvent = Message$1<"plexum.provider.v1.UsageEvent"> & {
  * Use `create(UsageEventSchema)` to create a new message.
  */
 export const UsageEventSchema: GenMessage<UsageEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 39);
+  messageDesc(file_plexum_provider_v1_provider, 40);
 
 /**
  * @generated from message plexum.provider.v1.ErrorEvent
@@ -1670,7 +1718,7 @@ export type ErrorEvent = Message$1<"plexum.provider.v1.ErrorEvent"> & {
  * Use `create(ErrorEventSchema)` to create a new message.
  */
 export const ErrorEventSchema: GenMessage<ErrorEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 40);
+  messageDesc(file_plexum_provider_v1_provider, 41);
 
 /**
  * Progress that is not an outcome: codex retry notices and warning items.
@@ -1702,7 +1750,7 @@ export type NoticeEvent = Message$1<"plexum.provider.v1.NoticeEvent"> & {
  * Use `create(NoticeEventSchema)` to create a new message.
  */
 export const NoticeEventSchema: GenMessage<NoticeEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 41);
+  messageDesc(file_plexum_provider_v1_provider, 42);
 
 /**
  * @generated from enum plexum.provider.v1.NoticeEvent.Kind
@@ -1733,7 +1781,7 @@ export enum NoticeEvent_Kind {
  * Describes the enum plexum.provider.v1.NoticeEvent.Kind.
  */
 export const NoticeEvent_KindSchema: GenEnum<NoticeEvent_Kind> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 41, 0);
+  enumDesc(file_plexum_provider_v1_provider, 42, 0);
 
 /**
  * An item or event type this plugin does not model, passed through losslessly.
@@ -1757,7 +1805,7 @@ export type PassthroughEvent = Message$1<"plexum.provider.v1.PassthroughEvent"> 
  * Use `create(PassthroughEventSchema)` to create a new message.
  */
 export const PassthroughEventSchema: GenMessage<PassthroughEvent> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 42);
+  messageDesc(file_plexum_provider_v1_provider, 43);
 
 /**
  * @generated from message plexum.provider.v1.TurnEnd
@@ -1840,7 +1888,7 @@ export type TurnEnd = Message$1<"plexum.provider.v1.TurnEnd"> & {
  * Use `create(TurnEndSchema)` to create a new message.
  */
 export const TurnEndSchema: GenMessage<TurnEnd> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 43);
+  messageDesc(file_plexum_provider_v1_provider, 44);
 
 /**
  * @generated from enum plexum.provider.v1.TurnEnd.Outcome
@@ -1878,7 +1926,7 @@ export enum TurnEnd_Outcome {
  * Describes the enum plexum.provider.v1.TurnEnd.Outcome.
  */
 export const TurnEnd_OutcomeSchema: GenEnum<TurnEnd_Outcome> = /*@__PURE__*/
-  enumDesc(file_plexum_provider_v1_provider, 43, 0);
+  enumDesc(file_plexum_provider_v1_provider, 44, 0);
 
 /**
  * The changes of one turn: the working tree at the turn's end against a snapshot taken at its
@@ -1923,7 +1971,7 @@ export type TurnDiff = Message$1<"plexum.provider.v1.TurnDiff"> & {
  * Use `create(TurnDiffSchema)` to create a new message.
  */
 export const TurnDiffSchema: GenMessage<TurnDiff> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 44);
+  messageDesc(file_plexum_provider_v1_provider, 45);
 
 /**
  * @generated from message plexum.provider.v1.CancelTurnRequest
@@ -1945,7 +1993,7 @@ export type CancelTurnRequest = Message$1<"plexum.provider.v1.CancelTurnRequest"
  * Use `create(CancelTurnRequestSchema)` to create a new message.
  */
 export const CancelTurnRequestSchema: GenMessage<CancelTurnRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 45);
+  messageDesc(file_plexum_provider_v1_provider, 46);
 
 /**
  * @generated from message plexum.provider.v1.CancelTurnResponse
@@ -1964,7 +2012,7 @@ export type CancelTurnResponse = Message$1<"plexum.provider.v1.CancelTurnRespons
  * Use `create(CancelTurnResponseSchema)` to create a new message.
  */
 export const CancelTurnResponseSchema: GenMessage<CancelTurnResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 46);
+  messageDesc(file_plexum_provider_v1_provider, 47);
 
 /**
  * @generated from message plexum.provider.v1.ResetThreadRequest
@@ -1981,7 +2029,7 @@ export type ResetThreadRequest = Message$1<"plexum.provider.v1.ResetThreadReques
  * Use `create(ResetThreadRequestSchema)` to create a new message.
  */
 export const ResetThreadRequestSchema: GenMessage<ResetThreadRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 47);
+  messageDesc(file_plexum_provider_v1_provider, 48);
 
 /**
  * @generated from message plexum.provider.v1.ResetThreadResponse
@@ -1998,7 +2046,7 @@ export type ResetThreadResponse = Message$1<"plexum.provider.v1.ResetThreadRespo
  * Use `create(ResetThreadResponseSchema)` to create a new message.
  */
 export const ResetThreadResponseSchema: GenMessage<ResetThreadResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 48);
+  messageDesc(file_plexum_provider_v1_provider, 49);
 
 /**
  * @generated from message plexum.provider.v1.ConsumeRequest
@@ -2022,7 +2070,7 @@ export type ConsumeRequest = Message$1<"plexum.provider.v1.ConsumeRequest"> & {
  * Use `create(ConsumeRequestSchema)` to create a new message.
  */
 export const ConsumeRequestSchema: GenMessage<ConsumeRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 49);
+  messageDesc(file_plexum_provider_v1_provider, 50);
 
 /**
  * @generated from message plexum.provider.v1.ConsumeResponse
@@ -2055,7 +2103,7 @@ export type ConsumeResponse = Message$1<"plexum.provider.v1.ConsumeResponse"> & 
  * Use `create(ConsumeResponseSchema)` to create a new message.
  */
 export const ConsumeResponseSchema: GenMessage<ConsumeResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 50);
+  messageDesc(file_plexum_provider_v1_provider, 51);
 
 /**
  * @generated from message plexum.provider.v1.GetUsageRequest
@@ -2072,7 +2120,7 @@ export type GetUsageRequest = Message$1<"plexum.provider.v1.GetUsageRequest"> & 
  * Use `create(GetUsageRequestSchema)` to create a new message.
  */
 export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 51);
+  messageDesc(file_plexum_provider_v1_provider, 52);
 
 /**
  * @generated from message plexum.provider.v1.GetUsageResponse
@@ -2112,7 +2160,7 @@ export type GetUsageResponse = Message$1<"plexum.provider.v1.GetUsageResponse"> 
  * Use `create(GetUsageResponseSchema)` to create a new message.
  */
 export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_plexum_provider_v1_provider, 52);
+  messageDesc(file_plexum_provider_v1_provider, 53);
 
 /**
  * The error classes a daemon acts on.
