@@ -129,6 +129,11 @@ export const STREAM_ERRORS = {
     false,
     "codex announced a thread id that is not a UUID; nothing was stored",
   ),
+  APP_SERVER_EXITED: spec(
+    ["internal"],
+    true,
+    "the codex app-server running the turn died or was restarted (crashed turn; the next turn starts a new server)",
+  ),
   INTERNAL: spec(["internal"], false, "a bug in the plugin (crashed turn)"),
   // Codex's own errors (internal/codex/error-classifier.ts).
   CODEX_RETRYING: spec(

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 
 import type { CanonicalEvent, SandboxMode } from "../core/canonical-event.js";
-import type { TurnError } from "../core/turn-error.js";
+import type { StreamErrorCode, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { McpServerRegistration } from "../mcp/mcp-registration.js";
 import type { DriftKind } from "./drift-report.js";
@@ -76,6 +76,11 @@ export interface BackendExit {
   fatalMessage: string | undefined;
   /** Codex's last retry notice that no progress followed (e.g. "waiting for network"). */
   retryMessage: string | undefined;
+  /**
+   * The run ended because something outside it broke (the app-server running it died): a crashed
+   * turn with this code, unless codex had reported its end or the plugin had stopped it.
+   */
+  crash?: { code: StreamErrorCode; message: string } | undefined;
 }
 
 /** The exit of a codex run that never started because the turn was already stopping. */

@@ -1,0 +1,72 @@
+// The `codex app-server` backend: turns run on a warm, pooled app-server (app-server-pool.ts)
+// instead of one `codex exec` per turn, and stream text, reasoning and command output as deltas.
+// What exec gets as per-run flags splits in two: per-turn settings go on turn/start
+// (turn-params.ts); the rest (config overrides, the model provider, the host-tool bridge) goes to
+// the server process as `-c`, and is part of the server's key, so a turn never runs on a server
+// started with other settings.
+import { buildChildEnv } from "../codex/child-env.js";
+import { mcpServerOverrides } from "../codex/mcp-server-overrides.js";
+import type { ProcessLedger } from "../proc/process-ledger.js";
+import type { BackendRun, CodexBackend, CodexRun } from "../turn/codex-backend.js";
+import type { AppServerPool, ServerSpec } from "./app-server-pool.js";
+import { AppServerTurn } from "./app-server-turn.js";
+
+/** Events a turn holds before the server's output stops being read. */
+export const DEFAULT_QUEUE_LIMIT = 256;
+
+export interface AppServerBackendOptions {
+  /** The plugin's servers (owned by the app state, shared across configs). */
+  pool: AppServerPool;
+  /** The environment codex inherits. */
+  env: NodeJS.ProcessEnv;
+  /** turn/interrupt → killing the turn's commands. */
+  interruptGraceMs: number;
+  /** Killing the commands → restarting the server. */
+  terminateGraceMs: number;
+  /** An idle server stops after this long; 0 keeps it. */
+  idleMs: number;
+  /** Records servers in the state dir, for the boot reaper. */
+  ledger?: ProcessLedger | undefined;
+  queueLimit?: number;
+}
+
+/** Runs turns on `codex app-server`. */
+export class AppServerBackend implements CodexBackend {
+  readonly name = "app-server";
+  readonly #options: AppServerBackendOptions;
+
+  constructor(options: AppServerBackendOptions) {
+    this.#options = options;
+  }
+
+  start(run: CodexRun, signal: AbortSignal): BackendRun {
+    const turn = new AppServerTurn(run, signal, {
+      pool: this.#options.pool,
+      spec: serverSpecOf(run, this.#options.env),
+      serverMeta: { ledger: this.#options.ledger, idleMs: this.#options.idleMs },
+      interruptGraceMs: this.#options.interruptGraceMs,
+      terminateGraceMs: this.#options.terminateGraceMs,
+      queueLimit: this.#options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
+    });
+    return { batches: turn.batches(), exit: turn.exit };
+  }
+}
+
+/** What a run's server is started with: everything that is not a per-turn setting. */
+export function serverSpecOf(run: CodexRun, env: NodeJS.ProcessEnv): ServerSpec {
+  return {
+    codexPath: run.codex.path,
+    env: buildChildEnv(env, {
+      codexHome: run.codexHome,
+      sqliteHome: run.sqliteHome,
+      helperPathDir: run.codex.helperPathDir,
+      set: run.env.set,
+      unset: run.env.unset,
+    }),
+    configOverrides: [
+      ...run.configOverrides,
+      ...run.mcpServers.flatMap((server) => mcpServerOverrides(server)),
+    ],
+    cwd: run.codexHome ?? run.cwd,
+  };
+}

@@ -1,0 +1,73 @@
+// The app-server request params of one codex run: what exec gets as flags, here as thread/start,
+// thread/resume and turn/start fields. Per-turn settings (model, sandbox, cwd, images, output
+// schema) go on turn/start, so a warm loaded thread gets them on every turn, as exec re-sends its
+// flags; everything else went to the server process as `-c` (app-server-backend.ts). Pure.
+import type { SandboxMode } from "../core/canonical-event.js";
+import type { CodexRun } from "../turn/codex-backend.js";
+import type { ClientParams } from "./protocol-methods.js";
+import type { SandboxPolicy } from "./protocol/v2/SandboxPolicy.js";
+
+/** thread/start's and thread/resume's sandbox: app-server has no "bypass"; full access is it. */
+function threadSandbox(sandbox: SandboxMode): "read-only" | "workspace-write" | "danger-full-access" {
+  return sandbox === "bypass" ? "danger-full-access" : sandbox;
+}
+
+/** turn/start's sandbox policy, re-asserted on every turn (writable dirs, network access). */
+export function sandboxPolicyOf(run: CodexRun): SandboxPolicy {
+  switch (run.sandbox) {
+    case "bypass":
+    case "danger-full-access":
+      return { type: "dangerFullAccess" };
+    case "read-only":
+      return { type: "readOnly", networkAccess: false };
+    case "workspace-write":
+      return {
+        type: "workspaceWrite",
+        writableRoots: [...run.writableDirs],
+        networkAccess: run.networkAccess ?? false,
+        excludeTmpdirEnvVar: false,
+        excludeSlashTmp: false,
+      };
+  }
+}
+
+/** A new thread: approval "never", as exec (nobody is there to approve). */
+export function threadStartParams(run: CodexRun): ClientParams<"thread/start"> {
+  return {
+    cwd: run.cwd,
+    approvalPolicy: "never",
+    sandbox: threadSandbox(run.sandbox),
+    ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+  };
+}
+
+/** Loads a stored thread from its rollout. */
+export function threadResumeParams(run: CodexRun, threadId: string): ClientParams<"thread/resume"> {
+  return {
+    threadId,
+    cwd: run.cwd,
+    approvalPolicy: "never",
+    sandbox: threadSandbox(run.sandbox),
+    ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+  };
+}
+
+/** One turn: the prompt, then the images (exec's `--image` order), and the per-turn settings. */
+export function turnStartParams(
+  run: CodexRun,
+  threadId: string,
+  outputSchema: unknown,
+): ClientParams<"turn/start"> {
+  return {
+    threadId,
+    input: [
+      { type: "text", text: run.prompt, text_elements: [] },
+      ...run.images.map((path) => ({ type: "localImage" as const, path })),
+    ],
+    cwd: run.cwd,
+    approvalPolicy: "never",
+    sandboxPolicy: sandboxPolicyOf(run),
+    ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+    ...(outputSchema === undefined ? {} : { outputSchema: outputSchema as never }),
+  };
+}
