@@ -41,6 +41,9 @@ export const CAPABILITIES = [
   "host_tools",
   "get_usage",
   "compact_thread",
+  // GetUsage.rate_limits and TurnEnd.context_window, from the rollout's token counts.
+  "rate_limits",
+  "context_window",
   "auth_status",
   "endpoint_override",
   // Turn options (README "Turn options").

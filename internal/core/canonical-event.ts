@@ -1,5 +1,6 @@
 // The plugin's canonical turn events: what a turn reports, independent of codex's wire format and of
 // protobuf. internal/provider/to-proto.ts is the one place they become wire messages.
+import type { ContextWindowFill } from "./context-window.js";
 import type { NoticeCode } from "./notice-codes.js";
 import type { TurnError } from "./turn-error.js";
 import type { Usage } from "./usage.js";
@@ -157,6 +158,8 @@ export type CanonicalEvent =
       structuredOutputJson?: string;
       /** What the turn changed in its working tree. */
       diff?: TurnDiff;
+      /** The thread's context-window fill after the turn's last model request. */
+      contextWindow?: ContextWindowFill;
     };
 
 /**

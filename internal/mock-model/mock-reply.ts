@@ -45,6 +45,11 @@ export interface MockResponseReply {
   readonly usage?: MockUsage;
   /** Wait this long after the request arrived before sending anything. */
   readonly delayMs?: number;
+  /**
+   * Extra HTTP response headers, e.g. codex's `x-codex-primary-used-percent` family (see
+   * rateLimitHeaders in reply-builders.ts), which codex records as the thread's rate limits.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A plain HTTP error answer instead of a stream. */

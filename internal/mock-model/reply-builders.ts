@@ -16,6 +16,8 @@ import type {
 export interface RespondOptions {
   readonly usage?: MockUsage;
   readonly delayMs?: number;
+  /** Extra response headers; see rateLimitHeaders. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A fresh call id in the shape the real API uses ("call_…"). */
@@ -113,6 +115,7 @@ export function respond(
     items: isItemList(items) ? items : [items],
     ...(options.usage === undefined ? {} : { usage: options.usage }),
     ...(options.delayMs === undefined ? {} : { delayMs: options.delayMs }),
+    ...(options.headers === undefined ? {} : { headers: options.headers }),
   };
 }
 
@@ -199,4 +202,36 @@ export function responseFailed(code: string, message: string): MockResponseFaile
 /** A stream ending in response.incomplete{incomplete_details{reason}}. */
 export function responseIncomplete(reason = "max_output_tokens"): MockResponseIncompleteReply {
   return { kind: "response-incomplete", reason };
+}
+
+/** One rate-limit window as the ChatGPT backend reports it in response headers. */
+export interface MockRateLimitWindow {
+  /** 0–100; sent as `x-codex-<window>-used-percent`. */
+  readonly usedPercent: number;
+  /** Sent as `x-codex-<window>-window-minutes`. */
+  readonly windowMinutes?: number;
+  /** Epoch seconds; sent as `x-codex-<window>-reset-at`. */
+  readonly resetsAt?: number;
+}
+
+/**
+ * The `x-codex-primary-*` / `x-codex-secondary-*` headers codex parses into a rate-limit snapshot
+ * (codex-rs/codex-api/src/rate_limits.rs) and records in the rollout's token_count events.
+ */
+export function rateLimitHeaders(windows: {
+  readonly primary?: MockRateLimitWindow;
+  readonly secondary?: MockRateLimitWindow;
+}): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of ["primary", "secondary"] as const) {
+    const window = windows[name];
+    if (window === undefined) continue;
+    headers[`x-codex-${name}-used-percent`] = String(window.usedPercent);
+    if (window.windowMinutes !== undefined) {
+      headers[`x-codex-${name}-window-minutes`] = String(window.windowMinutes);
+    }
+    if (window.resetsAt !== undefined)
+      headers[`x-codex-${name}-reset-at`] = String(window.resetsAt);
+  }
+  return headers;
 }

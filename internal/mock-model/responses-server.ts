@@ -141,7 +141,7 @@ export async function startResponsesServer(
         if (reply.delayMs !== undefined && reply.delayMs > 0) {
           await sleep(reply.delayMs);
         }
-        sendStream(res, completedStreamEvents(meta, reply.items, reply.usage), true);
+        sendStream(res, completedStreamEvents(meta, reply.items, reply.usage), true, reply.headers);
         return;
       case "response-failed":
         sendStream(res, failedStreamEvents(meta, reply.code, reply.message), true);
@@ -291,8 +291,14 @@ function parseJsonObject(text: string): JsonObject | undefined {
 }
 
 // Writes the SSE headers and events; `end` false leaves the stream open (a stalled model).
-function sendStream(res: ServerResponse, events: readonly SseEvent[], end: boolean): void {
+function sendStream(
+  res: ServerResponse,
+  events: readonly SseEvent[],
+  end: boolean,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   res.writeHead(200, {
+    ...headers,
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
   });

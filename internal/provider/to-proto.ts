@@ -8,6 +8,7 @@ import {
   type CompactThreadResponseSchema,
   type ConfigureResponseSchema,
   type ConsumeResponseSchema,
+  type ContextWindowSchema,
   Diagnostic_Severity,
   ErrorClass as ErrorClassPb,
   type ErrorEvent,
@@ -16,6 +17,7 @@ import {
   type GetUsageResponseSchema,
   type ListModelsResponseSchema,
   NoticeEvent_Kind,
+  type RateLimitWindowSchema,
   type ResetThreadResponseSchema,
   type RunTurnResponseSchema,
   ToolEvent_Phase,
@@ -34,6 +36,8 @@ import type {
   ToolPhase,
   TurnOutcome,
 } from "../core/canonical-event.js";
+import type { ContextWindowFill } from "../core/context-window.js";
+import type { RateLimitWindow } from "../core/rate-limits.js";
 import type { ErrorClass, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { ConsumeResult } from "../rollout/consume-thread.js";
@@ -231,6 +235,9 @@ function eventBody(event: CanonicalEvent): EventInit {
           ...(event.diff === undefined
             ? {}
             : { diff: { ...event.diff, bytes: BigInt(event.diff.bytes) } }),
+          ...(event.contextWindow === undefined
+            ? {}
+            : { contextWindow: contextWindowToProto(event.contextWindow) }),
         },
       };
   }
@@ -342,7 +349,46 @@ export function usageReportToProto(
     turns: BigInt(usage.turns),
     threadId: usage.threadId,
     ...(usage.thread === undefined ? {} : { thread: usageToProto(usage.thread) }),
+    rateLimits: usage.rateLimits.map(rateLimitToProto),
   };
+}
+
+/** A thread's context-window fill (TurnEnd.context_window). */
+export function contextWindowToProto(
+  fill: ContextWindowFill,
+): MessageInitShape<typeof ContextWindowSchema> {
+  return {
+    tokensInContext: BigInt(fill.tokensInContext),
+    modelContextWindow: BigInt(fill.modelContextWindow),
+    ...(fill.fill === undefined ? {} : { fill: fill.fill }),
+    ...(fill.percentLeft === undefined ? {} : { percentLeft: fill.percentLeft }),
+  };
+}
+
+/** One rate-limit window (GetUsageResponse.rate_limits). */
+export function rateLimitToProto(
+  window: RateLimitWindow,
+): MessageInitShape<typeof RateLimitWindowSchema> {
+  return {
+    limitId: window.limitId,
+    limitName: window.limitName,
+    kind: window.kind,
+    usedPercent: window.usedPercent,
+    // uint32 on the wire; a longer window than that is no window codex reports.
+    ...(window.windowMinutes === undefined || window.windowMinutes > 0xffff_ffff
+      ? {}
+      : { windowMinutes: window.windowMinutes }),
+    ...(window.resetsAtMs === undefined ? {} : { resetsAt: timestampOfMs(window.resetsAtMs) }),
+    source: window.source,
+    observedAt: timestampOfMs(window.observedAtMs),
+    threadId: window.threadId,
+  };
+}
+
+// timestampFromMs as an init object (no message created).
+function timestampOfMs(ms: number): { seconds: bigint; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: BigInt(seconds), nanos: Math.round(ms - seconds * 1000) * 1_000_000 };
 }
 
 /** Consume's answer. */

@@ -5,11 +5,14 @@ import { open } from "node:fs/promises";
 
 import type { CanonicalEvent } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
+import type { ContextWindowFill } from "../core/context-window.js";
+import { mergeRateLimits, type RateLimitWindow } from "../core/rate-limits.js";
 import type { RolloutCursor } from "../store/thread-store.js";
 import { type RawLine, rawLines, tailAfterLine } from "./raw-lines.js";
 import { openContentAt, readRolloutContent } from "./rollout-content.js";
 import { parseRolloutLine } from "./rollout-line.js";
 import { locateRollout } from "./rollout-locator.js";
+import { tokenCountOf } from "./token-count.js";
 import { ToolRecordExtractor } from "./tool-records.js";
 import { isZstdPath } from "./zstd.js";
 
@@ -24,6 +27,12 @@ export interface MirrorRead {
   events: CanonicalEvent[];
   /** The first line read that carries no ordinal (codex 0.169.0 numbers every line). */
   withoutOrdinal?: string;
+  /** The context-window fill of the last token count read. */
+  context?: ContextWindowFill;
+  /** The rate-limit windows of the token counts read, the latest per limit id and kind, if any. */
+  rateLimits?: RateLimitWindow[];
+  /** The first token count read with fields of a shape the plugin does not understand. */
+  tokenCountDrift?: string;
 }
 
 /** Where and since when to look for a rollout. */
@@ -150,6 +159,9 @@ export class RolloutMirror {
     let corrupt = 0;
     let firstCorrupt = 0;
     let withoutOrdinal: string | undefined;
+    let context: ContextWindowFill | undefined;
+    let rateLimits: RateLimitWindow[] = [];
+    let tokenCountDrift: string | undefined;
     for await (const line of lines) {
       if (!line.terminated) break;
       this.#advance(line);
@@ -168,6 +180,11 @@ export class RolloutMirror {
       }
       if (ordinal !== undefined) this.#lastOrdinal = Math.max(this.#lastOrdinal ?? 0, ordinal);
       events.push(...this.#extractor.eventsOf(parsed));
+      const count = tokenCountOf(parsed, { threadId: this.threadId, now: clock.now() });
+      if (count === undefined) continue;
+      if (count.context !== undefined) context = count.context;
+      rateLimits = mergeRateLimits(rateLimits, count.rateLimits);
+      if (count.drift) tokenCountDrift ??= line.bytes.toString("utf8");
     }
     if (corrupt > 0) {
       events.push(
@@ -177,7 +194,14 @@ export class RolloutMirror {
         ),
       );
     }
-    return { found: true, events, ...(withoutOrdinal === undefined ? {} : { withoutOrdinal }) };
+    return {
+      found: true,
+      events,
+      ...(withoutOrdinal === undefined ? {} : { withoutOrdinal }),
+      ...(context === undefined ? {} : { context }),
+      ...(rateLimits.length === 0 ? {} : { rateLimits }),
+      ...(tokenCountDrift === undefined ? {} : { tokenCountDrift }),
+    };
   }
 
   #advance(line: RawLine): void {

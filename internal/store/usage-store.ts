@@ -1,7 +1,10 @@
 // Per-agent usage totals: `<state_dir>/agents/<dir>/usage.json`, next to thread.json but separate
 // from it, so the totals outlive ResetThread and a new thread. Each update is one atomic write
 // that carries both the total and the thread figure it was counted up to, so recording the same
-// codex figure twice (a retried save, a plugin restart between two writes) adds nothing.
+// codex figure twice (a retried save, a plugin restart between two writes) adds nothing. The file
+// also keeps the latest account rate-limit windows the agent's turns saw: rate limits belong to
+// an account, but the plugin cannot tell which account a turn used (a per-agent CODEX_HOME, a
+// per-turn key), so they are kept per agent, as observed.
 import { mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -10,6 +13,7 @@ import { z } from "zod";
 
 import { agentDirName, type AgentId } from "../core/agent-id.js";
 import { AppError } from "../core/app-error.js";
+import { mergeRateLimits, type RateLimitWindow } from "../core/rate-limits.js";
 import { emptyUsage, type Usage, USAGE_FIELDS } from "../core/usage.js";
 import { KeyedQueue } from "./keyed-queue.js";
 
@@ -27,6 +31,23 @@ export interface UsageRecord {
   /** ISO 8601. */
   updated_at: string;
   agent_id?: string;
+  /** The latest rate-limit window seen per limit id and kind. */
+  rate_limits?: StoredRateLimitWindow[];
+}
+
+/** A RateLimitWindow as usage.json holds it. */
+export interface StoredRateLimitWindow {
+  limit_id: string;
+  limit_name: string;
+  kind: "primary" | "secondary";
+  used_percent: number;
+  window_minutes?: number;
+  /** Epoch milliseconds. */
+  resets_at_ms?: number;
+  source: "rollout" | "app-server";
+  /** Epoch milliseconds. */
+  observed_at_ms: number;
+  thread_id: string;
 }
 
 const count = z.number().int().nonnegative();
@@ -44,6 +65,20 @@ const recordSchema = z.object({
   counted_thread_usage: usageSchema,
   updated_at: z.string(),
   agent_id: z.string().optional(),
+  // Checked entry by entry: an entry this version cannot read is dropped, the totals are kept.
+  rate_limits: z.array(z.unknown()).optional(),
+});
+const epochMs = z.number().int().nonnegative();
+const windowSchema = z.object({
+  limit_id: z.string(),
+  limit_name: z.string(),
+  kind: z.enum(["primary", "secondary"]),
+  used_percent: z.number().finite(),
+  window_minutes: count.optional(),
+  resets_at_ms: epochMs.optional(),
+  source: z.enum(["rollout", "app-server"]),
+  observed_at_ms: epochMs,
+  thread_id: z.string(),
 });
 
 /** The result of counting one completed turn. */
@@ -98,15 +133,41 @@ export class UsageStore {
         counted_thread_usage: { ...cumulative },
         updated_at: new Date().toISOString(),
         agent_id: agentId,
+        ...(previous.rate_limits === undefined ? {} : { rate_limits: previous.rate_limits }),
       };
       await writeRecord(dir, path, record);
       return { added, record };
     });
   }
 
+  /** Merges the windows a turn saw into the stored ones: per limit id and kind, the later wins. */
+  async recordRateLimits(
+    agentId: AgentId,
+    seen: readonly RateLimitWindow[],
+  ): Promise<RateLimitWindow[]> {
+    const dir = this.#dir(agentId);
+    return this.#queue.run(dir, async () => {
+      const path = join(dir, USAGE_FILE);
+      const previous = await readRecord(path);
+      const merged = mergeRateLimits(rateLimitsOf(previous), seen);
+      await writeRecord(dir, path, {
+        ...previous,
+        updated_at: new Date().toISOString(),
+        agent_id: agentId,
+        rate_limits: merged.map(windowToStored),
+      });
+      return merged;
+    });
+  }
+
   #dir(agentId: AgentId): string {
     return join(this.#agentsDir, agentDirName(agentId));
   }
+}
+
+/** A record's rate-limit windows, the latest per limit id and kind. */
+export function rateLimitsOf(record: UsageRecord): RateLimitWindow[] {
+  return record.rate_limits?.map(windowFromStored) ?? [];
 }
 
 function emptyRecord(): UsageRecord {
@@ -145,8 +206,54 @@ async function readRecord(path: string): Promise<UsageRecord> {
     await rename(path, `${path}.corrupt-${Date.now()}`).catch(() => undefined);
     return emptyRecord();
   }
-  const { agent_id, ...rest } = parsed.data;
-  return agent_id === undefined ? rest : { ...rest, agent_id };
+  const { agent_id, rate_limits, ...rest } = parsed.data;
+  const record: UsageRecord = agent_id === undefined ? rest : { ...rest, agent_id };
+  if (rate_limits !== undefined) record.rate_limits = storedWindows(rate_limits);
+  return record;
+}
+
+// The entries this version can read, with optional fields left out rather than undefined.
+function storedWindows(entries: readonly unknown[]): StoredRateLimitWindow[] {
+  const windows: StoredRateLimitWindow[] = [];
+  for (const entry of entries) {
+    const parsed = windowSchema.safeParse(entry);
+    if (!parsed.success) continue;
+    const { window_minutes, resets_at_ms, ...rest } = parsed.data;
+    windows.push({
+      ...rest,
+      ...(window_minutes === undefined ? {} : { window_minutes }),
+      ...(resets_at_ms === undefined ? {} : { resets_at_ms }),
+    });
+  }
+  return windows;
+}
+
+function windowFromStored(stored: StoredRateLimitWindow): RateLimitWindow {
+  return {
+    limitId: stored.limit_id,
+    limitName: stored.limit_name,
+    kind: stored.kind,
+    usedPercent: stored.used_percent,
+    ...(stored.window_minutes === undefined ? {} : { windowMinutes: stored.window_minutes }),
+    ...(stored.resets_at_ms === undefined ? {} : { resetsAtMs: stored.resets_at_ms }),
+    source: stored.source,
+    observedAtMs: stored.observed_at_ms,
+    threadId: stored.thread_id,
+  };
+}
+
+function windowToStored(window: RateLimitWindow): StoredRateLimitWindow {
+  return {
+    limit_id: window.limitId,
+    limit_name: window.limitName,
+    kind: window.kind,
+    used_percent: window.usedPercent,
+    ...(window.windowMinutes === undefined ? {} : { window_minutes: window.windowMinutes }),
+    ...(window.resetsAtMs === undefined ? {} : { resets_at_ms: window.resetsAtMs }),
+    source: window.source,
+    observed_at_ms: window.observedAtMs,
+    thread_id: window.threadId,
+  };
 }
 
 async function writeRecord(dir: string, path: string, record: UsageRecord): Promise<void> {

@@ -10,6 +10,7 @@ export const DRIFT_KINDS = {
   thread_id_missing: "announced a thread without a thread id",
   usage_fields_missing: "reported usage without some of its token counts",
   rollout_ordinal_missing: "wrote rollout lines without an ordinal",
+  token_count_shape: "recorded token counts or rate limits in a shape",
   mcp_call_id_missing: "called a host tool without _meta.callId",
 } as const;
 

@@ -1,6 +1,7 @@
 // The one terminal event of a turn, and the one place a turn that broke inside the plugin gets it.
 import { isAppError } from "../core/app-error.js";
 import type { CanonicalEvent, TurnDiff, TurnOutcome } from "../core/canonical-event.js";
+import type { ContextWindowFill } from "../core/context-window.js";
 import { isStreamErrorCode, type TurnError, turnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { BackendExit } from "./codex-backend.js";
@@ -20,6 +21,7 @@ export interface TurnEndFields {
   exit?: BackendExit | undefined;
   structuredOutputJson?: string | undefined;
   diff?: TurnDiff | undefined;
+  contextWindow?: ContextWindowFill | undefined;
 }
 
 /** The turn_end event. */
@@ -41,6 +43,7 @@ export function turnEnd(fields: TurnEndFields): TurnEndEvent {
     end.structuredOutputJson = fields.structuredOutputJson;
   }
   if (fields.diff !== undefined) end.diff = fields.diff;
+  if (fields.contextWindow !== undefined) end.contextWindow = fields.contextWindow;
   return end;
 }
 

@@ -12,13 +12,14 @@ import { AppError } from "../core/app-error.js";
 import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
 import type { NoticeCode } from "../core/notice-codes.js";
+import type { RateLimitWindow } from "../core/rate-limits.js";
 import { emptyUsage, type Usage } from "../core/usage.js";
 import type { HostToolAnswer } from "../mcp/host-tool-listener.js";
 import { TurnHostTools } from "../mcp/turn-host-tools.js";
 import type { ProcessRegistry } from "../proc/process-registry.js";
 import type { ConsumeResult } from "../rollout/consume-thread.js";
 import type { ThreadStore } from "../store/thread-store.js";
-import type { UsageStore } from "../store/usage-store.js";
+import { rateLimitsOf, type UsageStore } from "../store/usage-store.js";
 import type { AgentSlots, CancelReason } from "./agent-slots.js";
 import type { CodexBackend } from "./codex-backend.js";
 import { CompactService, type CompactThreadResult } from "./compact-service.js";
@@ -78,6 +79,8 @@ export interface AgentUsage {
   threadId: string;
   /** The current thread's cumulative usage. */
   thread?: Usage;
+  /** The latest account rate-limit windows the agent's turns saw. */
+  rateLimits: RateLimitWindow[];
 }
 
 /** What the provider calls: a TurnEngine, or a fake in tests. */
@@ -212,6 +215,7 @@ export class TurnEngine {
       turns: totals?.turns ?? 0,
       threadId: thread.status === "ok" ? thread.record.thread_id : "",
       ...(thread.status === "ok" ? { thread: thread.record.usage_baseline } : {}),
+      rateLimits: totals === undefined ? [] : rateLimitsOf(totals),
     };
   }
 

@@ -1,7 +1,8 @@
 // The rollout mirror as one turn uses it: prepared before codex starts, read after each batch of
 // codex output (tool calls reach the host while the turn runs), read once more after codex exits,
-// and its cursor persisted with the agent's thread. It never throws: a rollout that is missing or
-// unreadable becomes a typed error event, and the turn goes on.
+// and its cursor persisted with the agent's thread, the rate limits codex recorded with the
+// agent's usage. It never throws: a rollout that is missing or unreadable becomes a typed error
+// event, and the turn goes on.
 import { performance } from "node:perf_hooks";
 
 import type { Logger } from "pino";
@@ -9,15 +10,20 @@ import type { Logger } from "pino";
 import type { AgentId } from "../core/agent-id.js";
 import type { CanonicalEvent } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
+import type { ContextWindowFill } from "../core/context-window.js";
+import { mergeRateLimits, type RateLimitWindow } from "../core/rate-limits.js";
 import { type TurnError, turnError } from "../core/turn-error.js";
 import { type MirrorPlace, type MirrorRead, RolloutMirror } from "../rollout/rollout-mirror.js";
 import type { ThreadRecord, ThreadStore } from "../store/thread-store.js";
+import type { UsageStore } from "../store/usage-store.js";
 import type { DriftReport } from "./drift-report.js";
 
 export interface TurnRolloutOptions {
   /** CODEX_HOME as codex sees it. */
   codexHome: string;
   store: ThreadStore;
+  /** Where the rate limits the turn saw are kept (GetUsage). */
+  usage?: UsageStore | undefined;
   agentId: AgentId;
   logger: Logger;
   clock: Clock;
@@ -37,6 +43,10 @@ export class TurnRollout {
   /** Until the file is found, searches back off (each is a few directory reads). */
   #searchDelayMs = 0;
   #nextSearchAt = 0;
+  /** The last context-window fill codex recorded during the turn. */
+  #context: ContextWindowFill | undefined;
+  /** The rate-limit windows codex recorded during the turn, not yet stored. */
+  #rateLimits: RateLimitWindow[] = [];
 
   constructor(options: TurnRolloutOptions) {
     this.#options = options;
@@ -96,21 +106,54 @@ export class TurnRollout {
     }
   }
 
-  // A read's events, and a drift notice when codex wrote lines without an ordinal.
+  /** The thread's context-window fill after the turn's last model request, if codex recorded it. */
+  get contextWindow(): ContextWindowFill | undefined {
+    return this.#context;
+  }
+
+  // A read's events, and drift notices for lines without an ordinal or odd token counts; keeps
+  // the read's token counts.
   #events(read: MirrorRead): CanonicalEvent[] {
-    const drift =
+    const { drift } = this.#options;
+    if (read.context !== undefined) this.#context = read.context;
+    this.#rateLimits = mergeRateLimits(this.#rateLimits, read.rateLimits ?? []);
+    return [
       read.withoutOrdinal === undefined
         ? undefined
-        : this.#options.drift.notice("rollout_ordinal_missing", read.withoutOrdinal);
-    return [drift, ...read.events].filter(notUndefined);
+        : drift.notice("rollout_ordinal_missing", read.withoutOrdinal),
+      read.tokenCountDrift === undefined
+        ? undefined
+        : drift.notice("token_count_shape", read.tokenCountDrift),
+      ...read.events,
+    ].filter(notUndefined);
+  }
+
+  // Keeps the rate limits seen for GetUsage; a failure is logged and the turn goes on.
+  async #storeRateLimits(): Promise<void> {
+    const { usage, agentId, logger } = this.#options;
+    if (usage === undefined || this.#rateLimits.length === 0) return;
+    try {
+      await usage.recordRateLimits(agentId, this.#rateLimits);
+      this.#rateLimits = [];
+    } catch (error) {
+      logger.error({ err: error }, "could not store the rate limits");
+    }
   }
 
   /**
    * After codex exited: reads to the end of the file and stores the cursor. `expectRollout` says
    * codex must have written the rollout (a completed or resumed turn); only then is a missing file
-   * an error.
+   * an error. Then stores the rate limits the turn saw.
    */
   async *finish(expectRollout: boolean): AsyncGenerator<CanonicalEvent, void, undefined> {
+    try {
+      yield* this.#finishReading(expectRollout);
+    } finally {
+      await this.#storeRateLimits();
+    }
+  }
+
+  async *#finishReading(expectRollout: boolean): AsyncGenerator<CanonicalEvent, void, undefined> {
     const { codexHome, logger, store, agentId } = this.#options;
     if (this.#unavailable !== undefined) {
       yield { kind: "error", error: this.#unavailable };

@@ -188,8 +188,8 @@ export class TurnRun {
     if (!setup.ok) return yield this.#failedEarly(setup.error);
     this.#setup = setup.setup;
     const { store, usage, clock, logger } = this.#deps;
-    const place = { agentId: plan.agentId, codexHome: plan.codexHome, store, logger };
-    this.#session = new ThreadSession({ ...place, usage, policy: plan.threadLostPolicy });
+    const place = { agentId: plan.agentId, codexHome: plan.codexHome, store, usage, logger };
+    this.#session = new ThreadSession({ ...place, policy: plan.threadLostPolicy });
     this.#rollout = new TurnRollout({ ...place, clock, drift: this.#drift });
     const record = yield* singly(this.#session.prepare());
     if (record !== undefined) await this.#rollout.prepareResume(record);
@@ -397,6 +397,7 @@ export class TurnRun {
       exit,
       structuredOutputJson: outcome.structuredOutputJson,
       diff: diff?.diff,
+      contextWindow: this.#rollout?.contextWindow,
     });
   }
 

@@ -10,6 +10,7 @@ import {
   hang,
   message,
   rateLimited,
+  rateLimitHeaders,
   reasoning,
   respond,
   responseFailed,
@@ -84,6 +85,27 @@ describe("startResponsesServer", () => {
         total_tokens: 49,
       },
     });
+  });
+
+  it("sends a reply's scripted headers, e.g. codex's rate-limit headers", async () => {
+    const headers = rateLimitHeaders({
+      primary: { usedPercent: 12.5, windowMinutes: 300, resetsAt: 4102444800 },
+      secondary: { usedPercent: 40 },
+    });
+    expect(headers).toEqual({
+      "x-codex-primary-used-percent": "12.5",
+      "x-codex-primary-window-minutes": "300",
+      "x-codex-primary-reset-at": "4102444800",
+      "x-codex-secondary-used-percent": "40",
+    });
+    const server = await start([textReply("ok", { headers: { ...headers, "content-type": "x" } })]);
+    const res = await postResponses(server);
+    expect(
+      Object.fromEntries([...res.headers].filter(([name]) => name.startsWith("x-codex-"))),
+    ).toEqual(headers);
+    // The stream's own headers win.
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    await res.text();
   });
 
   it("records method, path, query, headers and the parsed body", async () => {

@@ -1,12 +1,13 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { agentDirName } from "../../../../internal/core/agent-id.js";
 import { parseAgentId } from "../../../../internal/core/agent-id.js";
+import type { RateLimitWindow } from "../../../../internal/core/rate-limits.js";
 import { type Usage } from "../../../../internal/core/usage.js";
-import { UsageStore } from "../../../../internal/store/usage-store.js";
+import { rateLimitsOf, UsageStore } from "../../../../internal/store/usage-store.js";
 import { createTempDirs } from "../../../helpers/temp-dirs.js";
 
 function usage(input: number, output: number, cached = 0, reasoning = 0): Usage {
@@ -96,5 +97,78 @@ describe("UsageStore", () => {
     await writeFile(join(dir, "usage.json"), "{broken");
     expect((await store.load(parseAgentId("alice"))).turns).toBe(0);
     expect((await readdir(dir)).some((name) => name.startsWith("usage.json.corrupt-"))).toBe(true);
+  });
+
+  describe("rate limits", () => {
+    const alice = parseAgentId("alice");
+    function window(
+      kind: RateLimitWindow["kind"],
+      usedPercent: number,
+      observedAtMs: number,
+    ): RateLimitWindow {
+      return {
+        limitId: "codex",
+        limitName: "",
+        kind,
+        usedPercent,
+        windowMinutes: kind === "primary" ? 300 : 10080,
+        resetsAtMs: 4102444800_000,
+        source: "rollout",
+        observedAtMs,
+        threadId: "t1",
+      };
+    }
+
+    it("keeps the latest window per kind across instances (a plugin restart)", async () => {
+      await new UsageStore(stateDir).recordRateLimits(alice, [
+        window("primary", 10, 1000),
+        window("secondary", 40, 1000),
+      ]);
+      await new UsageStore(stateDir).recordRateLimits(alice, [window("primary", 12, 2000)]);
+      const record = await new UsageStore(stateDir).load(alice);
+      expect(rateLimitsOf(record)).toEqual([
+        window("primary", 12, 2000),
+        window("secondary", 40, 1000),
+      ]);
+      // An agent that never saw any has none.
+      expect(rateLimitsOf(await new UsageStore(stateDir).load(parseAgentId("bob")))).toEqual([]);
+    });
+
+    it("keeps the totals when storing windows, and the windows when counting a turn", async () => {
+      const store = new UsageStore(stateDir);
+      await store.recordTurn(alice, "t1", usage(10, 5));
+      await store.recordRateLimits(alice, [window("primary", 10, 1000)]);
+      await store.recordTurn(alice, "t1", usage(20, 6));
+      const record = await store.load(alice);
+      expect(record).toMatchObject({ total: usage(20, 6), turns: 2 });
+      expect(rateLimitsOf(record)).toEqual([window("primary", 10, 1000)]);
+    });
+
+    it("drops a stored window it cannot read, and keeps the totals and the other windows", async () => {
+      const store = new UsageStore(stateDir);
+      await store.recordTurn(alice, "t1", usage(10, 5));
+      await store.recordRateLimits(alice, [window("primary", 10, 1000)]);
+      const path = join(stateDir, "agents", agentDirName("alice"), "usage.json");
+      const stored = JSON.parse(await readFile(path, "utf8")) as { rate_limits: unknown[] };
+      stored.rate_limits.push({ limit_id: "codex", kind: "tertiary" }, "junk");
+      await writeFile(path, JSON.stringify(stored));
+      const record = await store.load(alice);
+      expect(record.total).toEqual(usage(10, 5));
+      expect(rateLimitsOf(record)).toEqual([window("primary", 10, 1000)]);
+    });
+
+    it("leaves no temp file behind and writes the file whole", async () => {
+      const store = new UsageStore(stateDir);
+      await Promise.all([
+        store.recordRateLimits(alice, [window("primary", 1, 1)]),
+        store.recordRateLimits(alice, [window("secondary", 2, 2)]),
+        store.recordTurn(alice, "t1", usage(1, 1)),
+      ]);
+      const dir = join(stateDir, "agents", agentDirName("alice"));
+      expect(await readdir(dir)).toEqual(["usage.json"]);
+      const record = await store.load(alice);
+      expect(record.turns).toBe(1);
+      expect(rateLimitsOf(record).map((w) => w.kind)).toEqual(["primary", "secondary"]);
+    });
   });
 });

@@ -6,6 +6,7 @@ import { parseAgentId } from "../../../../internal/core/agent-id.js";
 import { type CanonicalEvent } from "../../../../internal/core/canonical-event.js";
 import { emptyUsage } from "../../../../internal/core/usage.js";
 import { ThreadStore } from "../../../../internal/store/thread-store.js";
+import { rateLimitsOf, UsageStore } from "../../../../internal/store/usage-store.js";
 import { DriftReport } from "../../../../internal/turn/drift-report.js";
 import { TurnRollout } from "../../../../internal/turn/turn-rollout.js";
 import { silentLogger } from "../../../helpers/fake-codex.js";
@@ -21,11 +22,14 @@ import {
 const temp = createTempDirs();
 let home: string;
 let store: ThreadStore;
+let usage: UsageStore;
 const AGENT = parseAgentId("turn-rollout-agent");
 
 beforeEach(async () => {
   home = await temp.make("codex-home");
-  store = new ThreadStore(await temp.make("state"));
+  const stateDir = await temp.make("state");
+  store = new ThreadStore(stateDir);
+  usage = new UsageStore(stateDir);
   await store.save(AGENT, {
     thread_id: FIXTURE_THREAD,
     usage_baseline: emptyUsage(),
@@ -38,6 +42,7 @@ function rollout(): TurnRollout {
   return new TurnRollout({
     codexHome: home,
     store,
+    usage,
     agentId: AGENT,
     logger: silentLogger,
     clock: fixtureClock(),
@@ -187,5 +192,94 @@ describe("TurnRollout", () => {
     turn.threadStarted(other);
     const events = await collect(turn.finish(true));
     expect(kinds(events).filter((kind) => kind === "tool_call")).toHaveLength(6);
+  });
+
+  // codex's token_count line (0.169.0): usage of the last request, the window, the rate limits.
+  function tokenCount(ordinal: number, total: number, primary: number, secondary?: number): string {
+    const window = (used: number, minutes: number) => ({
+      used_percent: used,
+      window_minutes: minutes,
+      resets_at: 4102444800,
+    });
+    return JSON.stringify({
+      timestamp: `2026-12-03T15:46:${String(ordinal).padStart(2, "0")}.000Z`,
+      ordinal,
+      type: "event_msg",
+      payload: {
+        type: "token_count",
+        info: {
+          total_token_usage: { total_tokens: total * 2 },
+          last_token_usage: { total_tokens: total },
+          model_context_window: 100_000,
+        },
+        rate_limits: {
+          limit_id: "codex",
+          limit_name: null,
+          primary: window(primary, 300),
+          secondary: secondary === undefined ? null : window(secondary, 10080),
+        },
+      },
+    });
+  }
+
+  it("keeps the last context-window fill and stores the latest rate limits at the end", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    const path = await installFixture(home, "basic.jsonl");
+    await appendFile(path, `${tokenCount(20, 5000, 10, 40)}\n`);
+    await collect(turn.poll());
+    expect(turn.contextWindow).toMatchObject({ tokensInContext: 5000, fill: 0.05 });
+    // Nothing is stored before codex exits.
+    expect(rateLimitsOf(await usage.load(AGENT))).toEqual([]);
+    await appendFile(path, `${tokenCount(21, 6000, 12)}\n`);
+    expect(kinds(await collect(turn.finish(true)))).toEqual([]);
+    expect(turn.contextWindow).toEqual({
+      tokensInContext: 6000,
+      modelContextWindow: 100_000,
+      fill: 0.06,
+      percentLeft: 100,
+    });
+    const stored = rateLimitsOf(await usage.load(AGENT));
+    // The secondary window was not in the last snapshot: its earlier observation stays.
+    expect(
+      stored.map((w) => [w.kind, w.usedPercent, new Date(w.observedAtMs).toISOString()]),
+    ).toEqual([
+      ["primary", 12, "2026-12-03T15:46:21.000Z"],
+      ["secondary", 40, "2026-12-03T15:46:20.000Z"],
+    ]);
+    expect(stored[0]).toMatchObject({ source: "rollout", threadId: FIXTURE_THREAD });
+  });
+
+  it("reports a token count of an unknown shape as drift once, and goes on", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    const path = await installFixture(home, "basic.jsonl");
+    const odd = (ordinal: number) =>
+      JSON.stringify({
+        ordinal,
+        type: "event_msg",
+        payload: { type: "token_count", info: { last_token_usage: 5 }, rate_limits: "soon" },
+      });
+    await appendFile(path, `${odd(20)}\n${odd(21)}\n${tokenCount(22, 700, 3)}\n`);
+    const events = await collect(turn.finish(true));
+    const drift = events.filter(
+      (event) => event.kind === "notice" && event.code === "CODEX_SCHEMA_DRIFT",
+    );
+    expect(drift).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining("token counts or rate limits") as unknown,
+      }),
+    ]);
+    expect(turn.contextWindow?.tokensInContext).toBe(700);
+    expect(rateLimitsOf(await usage.load(AGENT)).map((w) => w.usedPercent)).toEqual([3]);
+  });
+
+  it("has no context-window fill when codex recorded no token count", async () => {
+    const turn = rollout();
+    turn.threadStarted(FIXTURE_THREAD);
+    await installFixture(home, "basic.jsonl");
+    await collect(turn.finish(true));
+    expect(turn.contextWindow).toBeUndefined();
+    expect((await usage.load(AGENT)).rate_limits).toBeUndefined();
   });
 });
