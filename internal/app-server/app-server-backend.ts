@@ -5,7 +5,7 @@
 // the server process as `-c`, and is part of the server's key, so a turn never runs on a server
 // started with other settings.
 import { buildChildEnv } from "../codex/child-env.js";
-import { mcpServerOverrides } from "../codex/mcp-server-overrides.js";
+import { mcpServerOverrides } from "../mcp/mcp-server-overrides.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import type { BackendRun, CodexBackend, CodexRun } from "../turn/codex-backend.js";
 import type { AppServerPool, ServerSpec } from "./app-server-pool.js";

@@ -6,7 +6,11 @@
 import { readFile, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
-import { trySignal } from "../proc/process-tree.js";
+import {
+  descendantsStartedSince,
+  killProcesses,
+  ticksSinceBoot,
+} from "../proc/started-descendants.js";
 import type {
   BackendBatch,
   BackendEvent,
@@ -42,8 +46,8 @@ export class AppServerTurn {
   readonly #mapper = new TurnNotificationMapper();
   readonly #queue: BackendEvent[] = [];
   readonly #startedAt = performance.now();
-  /** The turn's commands (commandExecution processId), killed when an interrupt is not enough. */
-  readonly #processIds = new Set<number>();
+  /** When the turn began, in clock ticks since boot: what the server starts later is the turn's. */
+  #sinceTicks: number | undefined;
   #wake: (() => void) | undefined;
   #ending: Ending | undefined;
   #server: PooledServer | undefined;
@@ -51,6 +55,8 @@ export class AppServerTurn {
   #turnId: string | undefined;
   #paused = false;
   #settle: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #ended: Promise<void> = Promise.resolve();
 
   constructor(run: CodexRun, signal: AbortSignal, options: AppServerTurnOptions) {
     this.#run = run;
@@ -99,9 +105,11 @@ export class AppServerTurn {
       return;
     }
     this.#server = server;
+    this.#sinceTicks = ticksSinceBoot();
     const client = server.client;
     const unsubscribe = client.onNotification((notification) => this.#take(notification));
     const ended = new Promise<void>((resolve) => (this.#settle = resolve));
+    this.#ended = ended;
     const offExit = server.onExit(() => {
       this.#end({
         exitCode: undefined,
@@ -120,9 +128,14 @@ export class AppServerTurn {
       // Not abortable: a turn codex started must be known to be interrupted.
       const started = await client.request("turn/start", turnStartParams(run, threadId, schema));
       this.#turnId = started.turn.id;
-      if (stopped.signal.aborted) void this.#interrupt(server);
-      else stopped.signal.addEventListener("abort", () => void this.#interrupt(server));
+      const stop = (): void => {
+        this.#stopping ??= this.#interrupt(server);
+      };
+      if (stopped.signal.aborted) stop();
+      else stopped.signal.addEventListener("abort", stop, { once: true });
       await ended;
+      // A stopped turn is over once its commands are gone too.
+      await this.#stopping;
     } catch (error) {
       this.#end(callFailure(error));
     } finally {
@@ -188,17 +201,10 @@ export class AppServerTurn {
     const turnId = params["turnId"] ?? (params["turn"] as { id?: unknown } | undefined)?.id;
     if (turnId !== undefined && this.#turnId !== undefined && turnId !== this.#turnId) return;
     const { method } = notification;
-    if (method === "item/started") this.#noteProcess(params["item"]);
     this.#push(this.#mapper.map(method, params));
     if (this.#mapper.ended) {
       this.#end({ exitCode: 0, fatalMessage: undefined, spawnError: undefined, crash: undefined });
     }
-  }
-
-  #noteProcess(item: unknown): void {
-    const id = (item as { type?: unknown; processId?: unknown } | undefined)?.processId;
-    const pid = typeof id === "string" ? Number(id) : typeof id === "number" ? id : NaN;
-    if (Number.isInteger(pid) && pid > 1) this.#processIds.add(pid);
   }
 
   #push(events: readonly BackendEvent[]): void {
@@ -225,24 +231,33 @@ export class AppServerTurn {
     this.#wake?.();
   }
 
-  // Abort: a clean interrupt first, then the turn's commands, then the whole server.
+  // Abort: a clean interrupt first; then the turn's commands as groups (codex's interrupt leaves a
+  // command's background children, and a child ignoring SIGTERM); then, if the turn still has not
+  // ended, the whole server.
   async #interrupt(server: PooledServer): Promise<void> {
     const { client } = server;
     const threadId = this.#threadId;
     const turnId = this.#turnId;
-    if (threadId === undefined || turnId === undefined || this.#ending !== undefined) return;
-    void client.request("turn/interrupt", { threadId, turnId }).catch(() => undefined);
-    if (await this.#endsWithin(this.#options.interruptGraceMs)) return;
-    for (const pid of this.#processIds) {
-      trySignal(-pid, "SIGTERM");
-      trySignal(pid, "SIGTERM");
+    if (threadId === undefined || turnId === undefined) return;
+    if (this.#ending === undefined) {
+      void client.request("turn/interrupt", { threadId, turnId }).catch(() => undefined);
+      await this.#endsWithin(this.#options.interruptGraceMs);
     }
+    await this.#killCommands(server);
+    if (this.#ending !== undefined) return;
     if (await this.#endsWithin(this.#options.terminateGraceMs)) return;
-    for (const pid of this.#processIds) {
-      trySignal(-pid, "SIGKILL");
-      trySignal(pid, "SIGKILL");
-    }
     await this.#options.pool.restart(server, "a turn did not end after turn/interrupt");
+  }
+
+  // What codex started for this turn and left running (its interrupt leaves background
+  // terminals and their children): SIGTERM, then SIGKILL after the terminate grace. Other turns on
+  // the same server keep theirs: with company, only processes working under this turn's cwd go.
+  async #killCommands(server: PooledServer): Promise<void> {
+    const pid = server.client.pid;
+    if (pid === undefined || this.#sinceTicks === undefined) return;
+    const dir = server.busy > 1 ? this.#run.cwd : undefined;
+    const found = await descendantsStartedSince(pid, this.#sinceTicks, dir);
+    await killProcesses(found, this.#options.terminateGraceMs);
   }
 
   async #endsWithin(ms: number): Promise<boolean> {
@@ -251,7 +266,7 @@ export class AppServerTurn {
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), ms);
     });
-    const ended = this.exit.then(() => true);
+    const ended = this.#ended.then(() => true);
     const result = await Promise.race([ended, timeout]);
     clearTimeout(timer);
     return result || this.#ending !== undefined;

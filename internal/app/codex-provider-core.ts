@@ -3,7 +3,9 @@
 // Configure (the agent slots, the live processes, the /proc scanner) is created here once.
 import type { Logger } from "pino";
 
+import { AppServerBackend } from "../app-server/app-server-backend.js";
 import { AppServerCompactor } from "../app-server/app-server-compactor.js";
+import { AppServerPool } from "../app-server/app-server-pool.js";
 import { type AuthStatus, detectAuth } from "../codex/auth-status.js";
 import { type CodexBinaryStatus, resolveCodexBinary } from "../codex/binary.js";
 import { codexCapabilityNames, codexVersionDiagnostics } from "../codex/codex-capabilities.js";
@@ -17,6 +19,7 @@ import { ProcessScanner } from "../proc/process-scanner.js";
 import { ThreadStore } from "../store/thread-store.js";
 import { UsageStore } from "../store/usage-store.js";
 import { AgentSlots } from "../turn/agent-slots.js";
+import type { CodexBackend } from "../turn/codex-backend.js";
 import { type Engine, TurnEngine } from "../turn/turn-engine.js";
 import { cliModelFor } from "../turn/turn-plan.js";
 import type {
@@ -70,6 +73,8 @@ export interface EngineParts {
   /** Records codex processes in the state dir for the boot reaper. */
   ledger: ProcessLedger;
   selfCommand: string | undefined;
+  /** The warm codex app-servers (backend "app-server"); outlive a Configure. */
+  appServers: AppServerPool;
 }
 
 export interface CodexProviderCoreOptions {
@@ -90,21 +95,32 @@ interface CoreState {
   engine: Engine;
 }
 
-/** The engine of the codex exec backend. */
+/** The engine of the configured backend: codex exec (default) or codex app-server. */
 export function createExecEngine(parts: EngineParts): Engine {
   const { config } = parts;
+  const backend: CodexBackend =
+    config.backend === "app-server"
+      ? new AppServerBackend({
+          pool: parts.appServers,
+          env: parts.env,
+          interruptGraceMs: config.timeouts.interruptGraceMs,
+          terminateGraceMs: config.timeouts.terminateGraceMs,
+          idleMs: config.timeouts.appServerIdleMs,
+          ledger: parts.ledger,
+        })
+      : new ExecBackend({
+          env: parts.env,
+          extraArgs: config.extraArgs,
+          interruptGraceMs: config.timeouts.interruptGraceMs,
+          terminateGraceMs: config.timeouts.terminateGraceMs,
+          processes: parts.processes,
+          scanner: parts.scanner,
+          ledger: parts.ledger,
+        });
   return new TurnEngine({
     ...parts,
     checkAuth: true,
-    backend: new ExecBackend({
-      env: parts.env,
-      extraArgs: config.extraArgs,
-      interruptGraceMs: config.timeouts.interruptGraceMs,
-      terminateGraceMs: config.timeouts.terminateGraceMs,
-      processes: parts.processes,
-      scanner: parts.scanner,
-      ledger: parts.ledger,
-    }),
+    backend,
     // CompactThread: a short-lived app-server on the thread, between exec turns.
     compactor: new AppServerCompactor({
       env: parts.env,
@@ -128,6 +144,7 @@ export class CodexProviderCore implements ProviderCore {
   readonly #slots = new AgentSlots();
   readonly #processes = new ProcessRegistry();
   readonly #scanner = new ProcessScanner();
+  readonly #appServers: AppServerPool;
   /** `codex --version` once per binary build, across configs. */
   readonly #probes = new CodexVersionProbes(this.#processes);
   readonly #recovery: StateRecovery;
@@ -138,6 +155,15 @@ export class CodexProviderCore implements ProviderCore {
   constructor(options: CodexProviderCoreOptions) {
     this.#options = options;
     this.#recovery = new StateRecovery(options.logger);
+    this.#appServers = new AppServerPool({
+      processes: this.#processes,
+      scanner: this.#scanner,
+      // The server's own stop; turns have their interrupt graces from the config.
+      interruptGraceMs: 1000,
+      terminateGraceMs: 1000,
+      logger: options.logger,
+      clientInfo: APP_SERVER_CLIENT_INFO,
+    });
   }
 
   /**
@@ -227,6 +253,7 @@ export class CodexProviderCore implements ProviderCore {
     this.#options.logger.info({ reason, running_turns: running }, "shutting down");
     await Promise.all([
       this.#slots.close({ kind: "shutdown", message: `plugin shutting down (${reason})` }, 1000),
+      this.#appServers.shutdown(`plugin shutting down (${reason})`),
       this.#processes.killAll(),
     ]);
   }
@@ -266,6 +293,7 @@ export class CodexProviderCore implements ProviderCore {
       clock,
       env,
       processes: this.#processes,
+      appServers: this.#appServers,
       scanner: this.#scanner,
       ledger: new ProcessLedger(config.stateDir, { logger }),
       selfCommand,

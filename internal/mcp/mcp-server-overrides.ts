@@ -2,7 +2,7 @@
 // nothing is written to the operator's config.toml and each run sees only its own agent's server.
 // Keys per codex-rs/config/src/mcp_types.rs (0.169.0); see research codex-cli.md §4.2–4.4.
 import { renderTomlLiteral } from "../config/config-overrides.js";
-import type { McpServerRegistration } from "../mcp/mcp-registration.js";
+import type { McpServerRegistration } from "./mcp-registration.js";
 
 const BARE_KEY = /^[A-Za-z0-9_-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -2,7 +2,7 @@ import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 
 import { buildExecArgs } from "../../../../internal/exec/exec-args.js";
-import { mcpServerOverrides } from "../../../../internal/codex/mcp-server-overrides.js";
+import { mcpServerOverrides } from "../../../../internal/mcp/mcp-server-overrides.js";
 import { type McpServerRegistration } from "../../../../internal/mcp/mcp-registration.js";
 
 const server: McpServerRegistration = {
