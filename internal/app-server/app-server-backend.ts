@@ -7,9 +7,18 @@
 import { buildChildEnv } from "../codex/child-env.js";
 import { mcpServerOverrides } from "../mcp/mcp-server-overrides.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
-import type { BackendRun, CodexBackend, CodexRun } from "../turn/codex-backend.js";
+import { turnError } from "../core/turn-error.js";
+import {
+  type BackendRun,
+  type CodexBackend,
+  type CodexRun,
+  NOT_STARTED_EXIT,
+} from "../turn/codex-backend.js";
 import type { AppServerPool, ServerSpec } from "./app-server-pool.js";
 import { AppServerTurn } from "./app-server-turn.js";
+
+/** The key variable `codex exec` reads and app-server ignores (verified with 0.169.0). */
+const EXEC_ONLY_KEY_VARIABLE = "CODEX_API_KEY";
 
 /** Events a turn holds before the server's output stops being read. */
 export const DEFAULT_QUEUE_LIMIT = 256;
@@ -40,6 +49,19 @@ export class AppServerBackend implements CodexBackend {
   }
 
   start(run: CodexRun, signal: AbortSignal): BackendRun {
+    if (run.env.set[EXEC_ONLY_KEY_VARIABLE] !== undefined) {
+      // codex reads CODEX_API_KEY in exec only; app-server would run without the key.
+      const refusal = turnError(
+        "BACKEND_UNSUPPORTED",
+        "the app-server backend cannot use an API key from openai.api_key_env: codex reads " +
+          `${EXEC_ONLY_KEY_VARIABLE} only in \`codex exec\`. Log codex in (\`codex login ` +
+          '--with-api-key`), use a custom `endpoint`, or set backend "exec"',
+      );
+      return {
+        batches: (async function* () {})(),
+        exit: Promise.resolve({ ...NOT_STARTED_EXIT, refusal }),
+      };
+    }
     const turn = new AppServerTurn(run, signal, {
       pool: this.#options.pool,
       spec: serverSpecOf(run, this.#options.env),
@@ -49,6 +71,10 @@ export class AppServerBackend implements CodexBackend {
       queueLimit: this.#options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
     });
     return { batches: turn.batches(), exit: turn.exit };
+  }
+
+  releaseThread(threadId: string): Promise<void> {
+    return this.#options.pool.releaseThread(threadId);
   }
 }
 
@@ -67,6 +93,7 @@ export function serverSpecOf(run: CodexRun, env: NodeJS.ProcessEnv): ServerSpec 
       ...run.configOverrides,
       ...run.mcpServers.flatMap((server) => mcpServerOverrides(server)),
     ],
-    cwd: run.codexHome ?? run.cwd,
+    // The first turn's directory: a real one, and where ps shows codex as it shows exec's.
+    cwd: run.cwd,
   };
 }

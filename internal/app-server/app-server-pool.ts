@@ -4,6 +4,8 @@
 // stopped when idle and on shutdown. Also the registry of which server has which thread loaded, so
 // a thread is never loaded in two servers (two writers of one rollout).
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 
 import type { Logger } from "pino";
 
@@ -99,7 +101,7 @@ export class AppServerPool {
     signal: AbortSignal,
   ): Promise<PooledServer> {
     if (this.#closed) throw new Error("the plugin is shutting down");
-    const key = keyOf(spec);
+    const key = keyOf(spec, await homeStamps(spec.env["CODEX_HOME"]));
     let pending = this.#servers.get(key);
     const existing = pending === undefined ? undefined : await pending.catch(() => undefined);
     if (existing === undefined || existing.exitMessage !== undefined) {
@@ -137,6 +139,40 @@ export class AppServerPool {
   /** The live servers other than `except` that have `threadId` loaded. */
   holders(threadId: string, except: PooledServer): PooledServer[] {
     return this.#live().filter((server) => server !== except && server.loaded.has(threadId));
+  }
+
+  /**
+   * Unloads `threadId` from `server`: archive, then unarchive (thread/unsubscribe keeps a thread
+   * loaded, research §9.1); the next turn resumes it from its rollout. A server that cannot do it
+   * and runs no turn is stopped instead (a server that never held the thread is as good).
+   */
+  async unload(server: PooledServer, threadId: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await server.client.request("thread/archive", { threadId }, { signal });
+      const back = await server.client.request("thread/unarchive", { threadId }, { signal });
+      const before = server.loaded.get(threadId)?.path;
+      if (before !== undefined && back.thread.path !== before) {
+        this.#options.logger.warn(
+          { thread_id: threadId, before, after: back.thread.path },
+          "thread/unarchive moved the rollout",
+        );
+      }
+      server.loaded.delete(threadId);
+    } catch (error) {
+      if (server.busy > 0 && server.exitMessage === undefined) throw error;
+      this.#options.logger.warn({ err: error, thread_id: threadId }, "unloading a thread failed");
+      server.loaded.delete(threadId);
+      await this.#stop(server, "a thread could not be unloaded");
+    }
+  }
+
+  /** Unloads `threadId` from every server (before Consume rewrites it, or a compaction opens it). */
+  async releaseThread(threadId: string): Promise<void> {
+    await Promise.all(
+      this.#live()
+        .filter((server) => server.loaded.has(threadId))
+        .map((server) => this.unload(server, threadId)),
+    );
   }
 
   /** Stops a server now (a turn that would not end): its turns end with APP_SERVER_EXITED. */
@@ -246,11 +282,27 @@ export class AppServerPool {
 }
 
 // A digest, so the key (which holds the environment, secrets included) is never kept as text.
-function keyOf(spec: ServerSpec): string {
+function keyOf(spec: ServerSpec, stamps: readonly string[]): string {
   const env = Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash("sha256")
-    .update(JSON.stringify([spec.codexPath, spec.configOverrides, env]))
+    .update(JSON.stringify([spec.codexPath, spec.configOverrides, env, stamps]))
     .digest("hex");
+}
+
+// codex reads auth.json and config.toml once, at start: a rotated key or a changed config.toml
+// (per_agent_codex_home copies the operator's when it changes) needs a new server, as exec gets.
+async function homeStamps(codexHome: string | undefined): Promise<string[]> {
+  if (codexHome === undefined) return [];
+  return Promise.all(
+    ["auth.json", "config.toml"].map(async (name) => {
+      try {
+        const info = await stat(join(codexHome, name));
+        return `${info.ino}:${info.size}:${info.mtimeMs}`;
+      } catch {
+        return "";
+      }
+    }),
+  );
 }
 
 function exitMessage(result: ProcessResult): string {

@@ -11,12 +11,7 @@ import {
   killProcesses,
   ticksSinceBoot,
 } from "../proc/started-descendants.js";
-import type {
-  BackendBatch,
-  BackendEvent,
-  BackendExit,
-  CodexRun,
-} from "../turn/codex-backend.js";
+import type { BackendBatch, BackendEvent, BackendExit, CodexRun } from "../turn/codex-backend.js";
 import { isAppServerError } from "./app-server-error.js";
 import type { AppServerPool, PooledServer, ServerSpec } from "./app-server-pool.js";
 import type { ServerNotificationMessage } from "./protocol-methods.js";
@@ -159,7 +154,7 @@ export class AppServerTurn {
     }
     // Another server may hold it (a different spec, e.g. after a config change): unload it there.
     for (const holder of this.#options.pool.holders(resumeId, server)) {
-      await unload(holder, resumeId, signal).catch(() => undefined);
+      await this.#options.pool.unload(holder, resumeId, signal);
     }
     const loaded = server.loaded.get(resumeId);
     if (loaded !== undefined) {
@@ -167,7 +162,7 @@ export class AppServerTurn {
       if ((await stampOf(loaded.path)) === loaded.stamp) {
         return this.#threadStarted(server, resumeId, loaded.path);
       }
-      await unload(server, resumeId, signal);
+      await this.#options.pool.unload(server, resumeId, signal);
     }
     try {
       const resumed = await client.request("thread/resume", threadResumeParams(run, resumeId), {
@@ -302,14 +297,6 @@ export class AppServerTurn {
   }
 }
 
-/** Unloads a thread from a server: archive + unarchive (unsubscribe keeps it loaded). */
-async function unload(server: PooledServer, threadId: string, signal: AbortSignal): Promise<void> {
-  await server.client.request("thread/archive", { threadId }, { signal });
-  const back = await server.client.request("thread/unarchive", { threadId }, { signal });
-  server.loaded.delete(threadId);
-  void back;
-}
-
 // A file's identity and size: an atomic rewrite changes the inode, an append the size.
 async function stampOf(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) return undefined;
@@ -324,7 +311,12 @@ async function stampOf(path: string | undefined): Promise<string | undefined> {
 function startFailure(error: unknown, aborted: boolean): Ending {
   const message = error instanceof Error ? error.message : String(error);
   if (aborted) {
-    return { exitCode: undefined, fatalMessage: undefined, spawnError: undefined, crash: undefined };
+    return {
+      exitCode: undefined,
+      fatalMessage: undefined,
+      spawnError: undefined,
+      crash: undefined,
+    };
   }
   if (isAppServerError(error) && error.code === "SPAWN_FAILED") {
     return {
@@ -348,7 +340,12 @@ function callFailure(error: unknown): Ending {
     return { exitCode: 1, fatalMessage: message, spawnError: undefined, crash: undefined };
   }
   if (isAppServerError(error) && error.code === "ABORTED") {
-    return { exitCode: undefined, fatalMessage: undefined, spawnError: undefined, crash: undefined };
+    return {
+      exitCode: undefined,
+      fatalMessage: undefined,
+      spawnError: undefined,
+      crash: undefined,
+    };
   }
   return {
     exitCode: undefined,

@@ -236,7 +236,10 @@ function toolDetail(item: Params): ToolDetail {
       return {
         type: "file_change",
         changes: (Array.isArray(item["changes"]) ? (item["changes"] as Params[]) : []).map(
-          (change) => ({ path: stringOr(change?.["path"], ""), kind: changeKind(change?.["kind"]) }),
+          (change) => ({
+            path: stringOr(change?.["path"], ""),
+            kind: changeKind(change?.["kind"]),
+          }),
         ),
       };
     case "webSearch":

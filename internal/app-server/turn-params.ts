@@ -8,7 +8,9 @@ import type { ClientParams } from "./protocol-methods.js";
 import type { SandboxPolicy } from "./protocol/v2/SandboxPolicy.js";
 
 /** thread/start's and thread/resume's sandbox: app-server has no "bypass"; full access is it. */
-function threadSandbox(sandbox: SandboxMode): "read-only" | "workspace-write" | "danger-full-access" {
+function threadSandbox(
+  sandbox: SandboxMode,
+): "read-only" | "workspace-write" | "danger-full-access" {
   return sandbox === "bypass" ? "danger-full-access" : sandbox;
 }
 
@@ -20,14 +22,17 @@ export function sandboxPolicyOf(run: CodexRun): SandboxPolicy {
       return { type: "dangerFullAccess" };
     case "read-only":
       return { type: "readOnly", networkAccess: false };
-    case "workspace-write":
+    case "workspace-write": {
+      // A full policy replaces the config's sandbox_workspace_write table: carry its tmp flags.
+      const table = literalsOf(run.configOverrides, "sandbox_workspace_write.");
       return {
         type: "workspaceWrite",
         writableRoots: [...run.writableDirs],
-        networkAccess: run.networkAccess ?? false,
-        excludeTmpdirEnvVar: false,
-        excludeSlashTmp: false,
+        networkAccess: run.networkAccess ?? table["network_access"] === true,
+        excludeTmpdirEnvVar: table["exclude_tmpdir_env_var"] === true,
+        excludeSlashTmp: table["exclude_slash_tmp"] === true,
       };
+    }
   }
 }
 
@@ -68,6 +73,33 @@ export function turnStartParams(
     approvalPolicy: "never",
     sandboxPolicy: sandboxPolicyOf(run),
     ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+    ...knobsOf(run.configOverrides),
     ...(outputSchema === undefined ? {} : { outputSchema: outputSchema as never }),
   };
+}
+
+// The reasoning knobs of the run's overrides (the last one wins, as in codex), sent on turn/start
+// too: a resumed thread takes its own recorded effort over the server's `-c` (verified, 0.169.0).
+function knobsOf(overrides: readonly string[]): { effort?: never; summary?: never } {
+  const all = literalsOf(overrides, "model_reasoning_");
+  const knobs: Record<string, unknown> = {};
+  if (typeof all["effort"] === "string") knobs["effort"] = all["effort"];
+  if (typeof all["summary"] === "string") knobs["summary"] = all["summary"];
+  return knobs as { effort?: never; summary?: never };
+}
+
+/** The JSON-readable literals of `prefix<key>=<literal>` overrides, by key; the last one wins. */
+function literalsOf(overrides: readonly string[], prefix: string): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const assignment of overrides) {
+    const at = assignment.indexOf("=");
+    const key = assignment.slice(0, at);
+    if (at === -1 || !key.startsWith(prefix)) continue;
+    try {
+      values[key.slice(prefix.length)] = JSON.parse(assignment.slice(at + 1)) as unknown;
+    } catch {
+      // Not a JSON-readable literal; the server's `-c` still carries it.
+    }
+  }
+  return values;
 }

@@ -25,7 +25,10 @@ export function codeOfErrorInfo(info: unknown): StreamErrorCode | undefined {
   if (typeof info !== "object" || info === null) return undefined;
   const [name, detail] = Object.entries(info)[0] ?? [];
   if (name === undefined) return undefined;
-  if (name === "responseTooManyFailedAttempts") return codeOfStatus(statusOf(detail));
+  // HTTP variants: the status says more than the variant (a 401 ends a stream "connection failed").
+  const status = statusOf(detail);
+  if (status !== undefined) return codeOfStatus(status) ?? BY_NAME[name];
+  if (name === "responseTooManyFailedAttempts") return "CODEX_NETWORK";
   return BY_NAME[name];
 }
 
@@ -54,8 +57,7 @@ function statusOf(detail: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-function codeOfStatus(status: number | undefined): StreamErrorCode | undefined {
-  if (status === undefined) return "CODEX_NETWORK";
+function codeOfStatus(status: number): StreamErrorCode | undefined {
   if (status === 429) return "CODEX_RATE_LIMITED";
   if (status === 401 || status === 403) return "CODEX_AUTH_FAILED";
   if (status === 400) return "CODEX_INVALID_REQUEST";

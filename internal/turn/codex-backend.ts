@@ -81,6 +81,8 @@ export interface BackendExit {
    * turn with this code, unless codex had reported its end or the plugin had stopped it.
    */
   crash?: { code: StreamErrorCode; message: string } | undefined;
+  /** The backend refused the run before codex did anything: a failed turn with this error. */
+  refusal?: TurnError | undefined;
 }
 
 /** The exit of a codex run that never started because the turn was already stopping. */
@@ -121,4 +123,10 @@ export interface CodexBackend {
    * to killing everything it started.
    */
   start(run: CodexRun, signal: AbortSignal): BackendRun;
+  /**
+   * Makes sure no codex process this backend keeps alive between turns holds the thread (in
+   * memory, or its writer lock): called with the agent's slot held, before Consume rewrites the
+   * thread's rollout or a compaction opens it. Backends that keep nothing between turns omit it.
+   */
+  releaseThread?(threadId: string): Promise<void>;
 }

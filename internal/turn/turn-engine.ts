@@ -108,12 +108,14 @@ export class TurnEngine {
             binary: options.binary,
             env: options.env,
             logger: options.logger,
+            releaseThread: options.backend.releaseThread?.bind(options.backend),
           });
     this.#consume = new ConsumeService({
       slots: options.slots,
       store: options.store,
       logger: options.logger,
       clock: options.clock,
+      releaseThread: options.backend.releaseThread?.bind(options.backend),
     });
   }
 

@@ -41,7 +41,7 @@ import { launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { codexShows } from "../helpers/codex-behaviour.js";
 import { findCodexBinary, requireCodexUnderTest } from "../helpers/codex-bin.js";
-import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 // Keeps codex offline apart from the mock (docs/codex-0.169.0-observed.md §0).
 const OFFLINE = {
@@ -119,6 +119,14 @@ async function codexProcessOf(workspace: string): Promise<{ pid: number; argv: s
       try {
         const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0");
         if (argv.includes("exec") && argv.includes("--json") && argv.includes(workspace)) {
+          return { pid: Number(entry), argv };
+        }
+        // The app-server backend's server runs in the workspace of its first turn.
+        if (
+          ON_APP_SERVER &&
+          argv[1] === "app-server" &&
+          (await readlink(`/proc/${entry}/cwd`)) === workspace
+        ) {
           return { pid: Number(entry), argv };
         }
       } catch {
@@ -442,6 +450,13 @@ describe("auth modes", () => {
     });
     expect((await h.client.getInfo({})).auth).toMatchObject({ mode: "api_key", ready: true });
     const { end } = await h.turn({ agentId: "api-key", prompt: "hi" });
+    if (ON_APP_SERVER) {
+      // codex reads CODEX_API_KEY in exec only: app-server would go to the model without the key.
+      expect(end.outcome, end.message).toBe(TurnEnd_Outcome.FAILED);
+      expect(end.error).toMatchObject({ code: "BACKEND_UNSUPPORTED", retryable: false });
+      expect(responsesRequests(h)).toHaveLength(0);
+      return;
+    }
     expect(end.outcome, end.message).toBe(TurnEnd_Outcome.COMPLETED);
     const [request] = responsesRequests(h);
     expect(request?.headers["authorization"]).toBe("Bearer sk-operator-openai-0001");
@@ -509,7 +524,11 @@ describe("auth modes", () => {
     expect(betaRequest?.headers["authorization"]).toBe("Bearer sk-rotated-two-0002");
     expect(alphaRequest?.headers["authorization"]).toBe("Bearer sk-rotated-two-0002");
     expect(betaRequest?.body?.["model"]).toBe("model-v2");
-    expect(alphaRequest?.body?.["model"]).toBe("model-v2");
+    // A resumed app-server thread keeps the model it recorded (codex's thread/resume); exec takes
+    // config.toml's. The plugin passes a model on every turn only when one is configured.
+    expect(alphaRequest?.body?.["model"]).toBe(
+      ON_APP_SERVER ? "model-from-operator-config" : "model-v2",
+    );
     expect(homeOf("beta")).not.toBe(alpha);
   });
 });

@@ -22,7 +22,7 @@ import { CONSUMED_MARKER } from "../../internal/rollout/consume-rollout.js";
 import { zstdCompress } from "../../internal/rollout/zstd.js";
 import { TurnEnd_Outcome, type TurnEvent } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
-import { eventsOf, PluginHarness, type TurnResult } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PluginHarness, type TurnResult } from "../helpers/plugin-harness.js";
 
 const codex = findCodexBinary();
 
@@ -306,7 +306,8 @@ describe.skipIf(!codex.found)("rollout mirror and Consume with the real codex", 
     expect(body).not.toContain(SHELL_OUTPUT);
   });
 
-  it("reports a missing rollout as a typed error: an event in a turn, NOT_FOUND from Consume", async () => {
+  // --ephemeral is a flag of `codex exec` (extra_args), which the app-server backend does not run.
+  it.skipIf(ON_APP_SERVER)("reports a missing rollout as a typed error: an event in a turn, NOT_FOUND from Consume", async () => {
     // --ephemeral: codex completes the turn without writing a rollout.
     harness = await PluginHarness.start({
       script: [textReply("one"), textReply("two")],
