@@ -17,7 +17,6 @@ const QUIET_METHODS = new Set([
   "thread/readState/changed",
   "thread/name/updated",
   "account/rateLimits/updated",
-  "item/reasoning/summaryPartAdded",
   "item/fileChange/outputDelta",
   "item/mcpToolCall/progress",
   "item/plan/delta",
@@ -97,6 +96,11 @@ export class TurnNotificationMapper {
       case "item/reasoning/summaryTextDelta":
       case "item/reasoning/textDelta":
         return delta("reasoning_delta", params);
+      case "item/reasoning/summaryPartAdded":
+        // The whole item joins its summary parts with a blank line; so do its deltas.
+        return typeof params["summaryIndex"] === "number" && params["summaryIndex"] > 0
+          ? [{ kind: "reasoning_delta", itemId: stringOr(params["itemId"], ""), delta: "\n\n" }]
+          : [];
       case "item/commandExecution/outputDelta":
         return delta("command_output_delta", params);
       case "thread/tokenUsage/updated":

@@ -994,9 +994,11 @@ export const TurnEventSchema: GenMessage<TurnEvent> = /*@__PURE__*/
 /**
  * A piece of an item while codex writes it: agent message text (text_delta), reasoning text
  * (reasoning_delta), or a running command's output (command_output_delta). Only the app-server
- * backend streams; the whole item still follows (TextEvent, ReasoningEvent, ToolEvent), and the
- * deltas of one item_id concatenate to it (for reasoning: to its summary or raw text as codex
- * streamed it). A host that ignores deltas sees what it sees with the exec backend.
+ * backend streams; the whole item still follows (TextEvent, ReasoningEvent, ToolEvent). The text
+ * and reasoning deltas of one item_id concatenate to its whole text; command output deltas are
+ * what the command printed after codex's first poll of it (what came earlier is only in the
+ * completed ToolEvent's aggregated_output). A host that ignores deltas sees what it sees with the
+ * exec backend.
  *
  * @generated from message plexum.provider.v1.DeltaEvent
  */
