@@ -5,9 +5,9 @@
 // the server process as `-c`, and is part of the server's key, so a turn never runs on a server
 // started with other settings.
 import { buildChildEnv } from "../codex/child-env.js";
+import { turnError } from "../core/turn-error.js";
 import { mcpServerOverrides } from "../mcp/mcp-server-overrides.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
-import { turnError } from "../core/turn-error.js";
 import {
   type BackendRun,
   type CodexBackend,

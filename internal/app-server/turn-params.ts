@@ -4,8 +4,8 @@
 // flags; everything else went to the server process as `-c` (app-server-backend.ts). Pure.
 import type { SandboxMode } from "../core/canonical-event.js";
 import type { CodexRun } from "../turn/codex-backend.js";
-import type { ClientParams } from "./protocol-methods.js";
 import type { SandboxPolicy } from "./protocol/v2/SandboxPolicy.js";
+import type { ClientParams } from "./protocol-methods.js";
 
 /** thread/start's and thread/resume's sandbox: app-server has no "bypass"; full access is it. */
 function threadSandbox(
