@@ -58,6 +58,14 @@ export const CAPABILITIES = [
   "worktree",
 ] as const;
 
+/**
+ * What the configured backend adds (README "Backends"): its name, and the streamed deltas only
+ * app-server has.
+ */
+export function backendCapabilities(backend: "exec" | "app-server"): string[] {
+  return backend === "app-server" ? ["backend.app-server", "text_deltas"] : ["backend.exec"];
+}
+
 /** The parts an engine is built from, for one config. */
 export interface EngineParts {
   config: ResolvedConfig;
@@ -181,7 +189,11 @@ export class CodexProviderCore implements ProviderCore {
     const codex = await state.binary();
     return {
       // The codex.<feature> capabilities of a codex that can run.
-      capabilities: [...CAPABILITIES, ...(codex.ready ? codexCapabilityNames(codex.features) : [])],
+      capabilities: [
+        ...CAPABILITIES,
+        ...backendCapabilities(state.config.backend),
+        ...(codex.ready ? codexCapabilityNames(codex.features) : []),
+      ],
       codex,
       configured: state.configured,
       auth: await this.#auth(state.config),

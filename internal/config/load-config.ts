@@ -303,6 +303,12 @@ function collectWarnings(raw: RawConfig): ConfigWarning[] {
         "host tool first, with a less clear error",
     });
   }
+  if (raw.backend === "app-server" && (raw.extra_args ?? []).length > 0) {
+    warnings.push({
+      field: "extra_args",
+      message: 'are flags of `codex exec`; backend "app-server" does not use them',
+    });
+  }
   (raw.extra_args ?? []).forEach((arg, index) => {
     if (OWNED_FLAGS.has(arg.split("=")[0] ?? arg)) {
       warnings.push({
