@@ -93,7 +93,8 @@ export function serverSpecOf(run: CodexRun, env: NodeJS.ProcessEnv): ServerSpec 
       ...run.configOverrides,
       ...run.mcpServers.flatMap((server) => mcpServerOverrides(server)),
     ],
-    // The first turn's directory: a real one, and where ps shows codex as it shows exec's.
-    cwd: run.cwd,
+    // Not a workspace: the server outlives the turn that started it, and serves other workspaces
+    // (each turn names its own cwd).
+    cwd: run.codexHome ?? process.cwd(),
   };
 }

@@ -196,6 +196,8 @@ export class AppServerTurn {
     const turnId = params["turnId"] ?? (params["turn"] as { id?: unknown } | undefined)?.id;
     if (turnId !== undefined && this.#turnId !== undefined && turnId !== this.#turnId) return;
     const { method } = notification;
+    // A thread being loaded may report its restored usage: not this turn's model requests.
+    if (this.#turnId === undefined && method === "thread/tokenUsage/updated") return;
     this.#push(this.#mapper.map(method, params));
     if (this.#mapper.ended) {
       this.#end({ exitCode: 0, fatalMessage: undefined, spawnError: undefined, crash: undefined });

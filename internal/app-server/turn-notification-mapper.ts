@@ -182,7 +182,11 @@ export class TurnNotificationMapper {
       events.push(planEvent(this.#planId, "completed", this.#plan.items));
     }
     if (status === "completed") {
-      events.push({ kind: "turn_completed", usage: this.#total ?? zeroUsage() });
+      events.push({
+        kind: "turn_completed",
+        usage: this.#total ?? zeroUsage(),
+        ...(this.#sumOfLast === undefined ? {} : { sumOfRequests: this.#sumOfLast }),
+      });
       return events;
     }
     if (status === "failed") {

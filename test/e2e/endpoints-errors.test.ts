@@ -110,8 +110,16 @@ function usageOf(usage: Usage | undefined) {
   };
 }
 
+async function parentOf(pid: string): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 // The codex process of this harness's workspace, as /proc shows it.
-async function codexProcessOf(workspace: string): Promise<{ pid: number; argv: string[] }> {
+async function codexProcessOf(
+  workspace: string,
+  pluginPid?: number,
+): Promise<{ pid: number; argv: string[] }> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     for (const entry of await readdir("/proc")) {
@@ -121,12 +129,8 @@ async function codexProcessOf(workspace: string): Promise<{ pid: number; argv: s
         if (argv.includes("exec") && argv.includes("--json") && argv.includes(workspace)) {
           return { pid: Number(entry), argv };
         }
-        // The app-server backend's server runs in the workspace of its first turn.
-        if (
-          ON_APP_SERVER &&
-          argv[1] === "app-server" &&
-          (await readlink(`/proc/${entry}/cwd`)) === workspace
-        ) {
+        // The app-server backend's server: the plugin's `codex app-server` child.
+        if (ON_APP_SERVER && argv[1] === "app-server" && (await parentOf(entry)) === pluginPid) {
           return { pid: Number(entry), argv };
         }
       } catch {
@@ -184,7 +188,7 @@ describe("custom endpoint: the key travels only in codex's environment", () => {
     const h = harness;
     const turn = h.turn({ agentId: "endpoint-agent", prompt: "show me your environment" });
     await h.server?.waitForResponsesRequests(1, 15_000);
-    const codex = await codexProcessOf(h.workspace);
+    const codex = await codexProcessOf(h.workspace, h.plugin.process.pid);
     const environ = (await readFile(`/proc/${codex.pid}/environ`, "utf8")).split("\0");
     const { end, events } = await turn;
 

@@ -125,11 +125,17 @@ describe("TurnNotificationMapper", () => {
           output_tokens: 9,
           reasoning_output_tokens: 0,
         },
+        // `last` is per model request: summed over the turn, it cross-checks total − baseline.
+        sumOfRequests: {
+          input_tokens: 30,
+          cached_input_tokens: 0,
+          cache_write_input_tokens: 0,
+          output_tokens: 9,
+          reasoning_output_tokens: 0,
+        },
       },
     ]);
     expect(mapper.ended).toBe(true);
-    // `last` is per model request: summed over the turn it matches total − the turn's baseline.
-    expect(mapper.tokens.sumOfLast?.input_tokens).toBe(30);
   });
 
   it("turns retry notices into `retrying` and classifies a failed turn from codexErrorInfo", () => {
