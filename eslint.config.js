@@ -7,6 +7,7 @@ export default tseslint.config(
     ignores: [
       "dist/**",
       "src/gen/**",
+      "internal/app-server/protocol/**",
       "node_modules/**",
       "coverage/**",
       "packages/go-plugin/dist/**",
