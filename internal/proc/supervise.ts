@@ -5,7 +5,7 @@
 // stdout is deliberately left unread when the consumer is slow, and the exit must be observed (to
 // kill the group) independently of the streams.
 import { type ChildProcess, spawn } from "node:child_process";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
 
 import type { Logger } from "pino";
 
@@ -50,8 +50,13 @@ export interface SuperviseOptions {
   args: readonly string[];
   cwd: string;
   env: Record<string, string>;
-  /** Written to stdin, which is then closed at once. */
+  /** Written to stdin, which is then closed at once (unless `keepStdinOpen`). */
   input: string;
+  /**
+   * Leaves stdin open after `input`, for a child that speaks a protocol on it (codex app-server);
+   * the caller writes through `stdin` and ends it to let the child exit.
+   */
+  keepStdinOpen?: boolean;
   /** SIGINT → SIGTERM to the group. */
   interruptGraceMs: number;
   /** SIGTERM → SIGKILL to the group. */
@@ -82,6 +87,8 @@ export interface SupervisedProcess {
   readonly pid: number | undefined;
   /** The child's stdout as bytes. Not reading it applies back-pressure to the child. */
   readonly stdout: Readable;
+  /** The child's stdin, with `keepStdinOpen` only (undefined when it could not be started). */
+  readonly stdin?: Writable | undefined;
   /** Settles once the child exited and its group was reaped; never rejects. */
   readonly result: Promise<ProcessResult>;
   /** SIGINT, then SIGTERM to the group after the interrupt grace, then SIGKILL. Idempotent. */
@@ -111,6 +118,7 @@ export function superviseProcess(options: SuperviseOptions): SupervisedProcess {
 
 class Supervisor implements SupervisedProcess, TrackedProcess {
   readonly stdout: Readable;
+  stdin: Writable | undefined;
   readonly result: Promise<ProcessResult>;
   readonly done: Promise<unknown>;
   readonly #options: SuperviseOptions;
@@ -158,6 +166,7 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
     }
     this.#pid = child.pid;
     this.stdout = child.stdout as Readable;
+    if (options.keepStdinOpen === true) this.stdin = child.stdin ?? undefined;
     this.#wire(child);
   }
 
@@ -221,7 +230,11 @@ class Supervisor implements SupervisedProcess, TrackedProcess {
         logger?.warn({ err: error, pid: child.pid }, "writing the prompt to codex failed");
       }
     });
-    child.stdin?.end(this.#options.input, "utf8");
+    if (this.#options.keepStdinOpen === true) {
+      if (this.#options.input !== "") child.stdin?.write(this.#options.input, "utf8");
+    } else {
+      child.stdin?.end(this.#options.input, "utf8");
+    }
   }
 
   terminate(reason: string): void {
