@@ -3,6 +3,7 @@
 // Configure (the agent slots, the live processes, the /proc scanner) is created here once.
 import type { Logger } from "pino";
 
+import { AppServerCompactor } from "../app-server/app-server-compactor.js";
 import { type AuthStatus, detectAuth } from "../codex/auth-status.js";
 import { type CodexBinaryStatus, resolveCodexBinary } from "../codex/binary.js";
 import { codexCapabilityNames, codexVersionDiagnostics } from "../codex/codex-capabilities.js";
@@ -42,6 +43,7 @@ export const CAPABILITIES = [
   // GetUsage.rate_limits and TurnEnd.context_window, from the rollout's token counts.
   "rate_limits",
   "context_window",
+  "compact_thread",
   "auth_status",
   "endpoint_override",
   // Turn options (README "Turn options").
@@ -103,8 +105,22 @@ export function createExecEngine(parts: EngineParts): Engine {
       scanner: parts.scanner,
       ledger: parts.ledger,
     }),
+    // CompactThread: a short-lived app-server on the thread, between exec turns.
+    compactor: new AppServerCompactor({
+      env: parts.env,
+      interruptGraceMs: config.timeouts.interruptGraceMs,
+      terminateGraceMs: config.timeouts.terminateGraceMs,
+      processes: parts.processes,
+      scanner: parts.scanner,
+      ledger: parts.ledger,
+      timeoutMs: config.timeouts.turnMs,
+      clientInfo: APP_SERVER_CLIENT_INFO,
+    }),
   });
 }
+
+/** How the plugin names itself to codex app-server (`initialize.clientInfo`). */
+const APP_SERVER_CLIENT_INFO = { name: "plexum_openai_provider", version: "1" };
 
 /** The plugin's state behind its handlers. */
 export class CodexProviderCore implements ProviderCore {

@@ -19,6 +19,12 @@ export type AppErrorCode =
   | "ROLLOUT_CHANGED"
   | "MCP_SOCKET_UNAVAILABLE"
   | "SHUTTING_DOWN"
+  /** The agent has no thread (no turn yet, or reset), or codex cannot load it. */
+  | "THREAD_NOT_FOUND"
+  /** The codex in use lacks what the call needs (codex-capabilities.ts). */
+  | "CODEX_UNSUPPORTED"
+  /** Codex failed to compact the thread (its model request failed, its server died …). */
+  | "COMPACTION_FAILED"
   | "INTERNAL";
 
 const brand = Symbol.for("plexum.AppError");

@@ -26,7 +26,11 @@ import type { HostToolAnswer } from "../mcp/host-tool-listener.js";
 import { validateHostTools } from "../mcp/host-tools.js";
 import type { CancelReason } from "../turn/agent-slots.js";
 import { type ImageInput, type TurnOptions, type TurnRequest } from "../turn/turn-request.js";
-import { checkBlockIdLimits, checkStartTurnLimits } from "./request-limits.js";
+import {
+  checkBlockIdLimits,
+  checkCompactModelLimits,
+  checkStartTurnLimits,
+} from "./request-limits.js";
 
 /** The prompt is the last user message; the thread on codex's side holds the earlier ones. */
 function promptOf(start: StartTurn): string {
@@ -205,6 +209,12 @@ export function configFromProto(configJson: Uint8Array): string {
 export function blockIdsFromProto(blockIds: readonly string[]): readonly string[] {
   checkBlockIdLimits(blockIds);
   return blockIds;
+}
+
+/** CompactThread's model id ("" = the default), within its bound. */
+export function compactModelFromProto(model: string): string {
+  checkCompactModelLimits(model);
+  return model;
 }
 
 /** A host's reason for cancelling (at most MAX_REASON_CHARS kept), or `fallback` when it gave none. */

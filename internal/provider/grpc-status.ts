@@ -23,6 +23,10 @@ const grpcStatusByCode: Record<AppErrorCode, GrpcStatus> = {
   ROLLOUT_CHANGED: GrpcStatus.ABORTED,
   MCP_SOCKET_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   SHUTTING_DOWN: GrpcStatus.UNAVAILABLE,
+  THREAD_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  CODEX_UNSUPPORTED: GrpcStatus.FAILED_PRECONDITION,
+  // Codex or its model failed this time; the thread is as it was, and a retry may succeed.
+  COMPACTION_FAILED: GrpcStatus.UNAVAILABLE,
   INTERNAL: GrpcStatus.INTERNAL,
 };
 

@@ -12,12 +12,14 @@ import {
   agentIdFromProto,
   blockIdsFromProto,
   cancelReasonFromProto,
+  compactModelFromProto,
   configFromProto,
 } from "./from-proto.js";
 import { serviceError } from "./grpc-status.js";
 import { PLUGIN_NAME, PROVIDER_PROTOCOL_VERSION } from "./plugin-identity.js";
 import {
   cancelToProto,
+  compactToProto,
   configureToProto,
   consumeToProto,
   infoToProto,
@@ -95,6 +97,13 @@ export class ProviderService {
           await (
             await engine()
           ).consume(agentIdFromProto(request.agentId), blockIdsFromProto(request.blockIds)),
+        ),
+      ),
+      compactThread: unary(async (request) =>
+        compactToProto(
+          await (
+            await engine()
+          ).compactThread(agentIdFromProto(request.agentId), compactModelFromProto(request.model)),
         ),
       ),
     };

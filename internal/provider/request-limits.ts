@@ -43,6 +43,13 @@ export function checkBlockIdLimits(blockIds: readonly string[]): void {
   throwIfAny("invalid Consume request", problems);
 }
 
+/** Throws AppError REQUEST_INVALID unless CompactThread's model is within MAX_NAME_CHARS. */
+export function checkCompactModelLimits(model: string): void {
+  const problems: FieldProblem[] = [];
+  checkText(problems, "model", model, MAX_NAME_CHARS);
+  throwIfAny("invalid CompactThread request", problems);
+}
+
 function checkOptions(problems: FieldProblem[], options: TurnOptions): void {
   checkText(problems, "options.sandbox", options.sandbox ?? "", MAX_NAME_CHARS);
   checkText(problems, "options.reasoning_effort", options.reasoningEffort, MAX_NAME_CHARS);

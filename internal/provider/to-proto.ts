@@ -5,6 +5,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 import {
   type CancelTurnResponseSchema,
+  type CompactThreadResponseSchema,
   type ConfigureResponseSchema,
   type ConsumeResponseSchema,
   type ContextWindowSchema,
@@ -40,6 +41,7 @@ import type { RateLimitWindow } from "../core/rate-limits.js";
 import type { ErrorClass, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { ConsumeResult } from "../rollout/consume-thread.js";
+import type { CompactThreadResult } from "../turn/compact-service.js";
 import type { AgentUsage } from "../turn/turn-engine.js";
 
 const errorClasses: Record<ErrorClass, ErrorClassPb> = {
@@ -388,4 +390,18 @@ export function consumeToProto(
   result: ConsumeResult,
 ): MessageInitShape<typeof ConsumeResponseSchema> {
   return { ...result };
+}
+
+/** CompactThread's answer. */
+export function compactToProto(
+  result: CompactThreadResult,
+): MessageInitShape<typeof CompactThreadResponseSchema> {
+  return {
+    threadId: result.threadId,
+    tokensBefore: BigInt(result.tokensBefore),
+    tokensAfter: BigInt(result.tokensAfter),
+    modelContextWindow: BigInt(result.modelContextWindow ?? 0),
+    usage: usageToProto(result.usage),
+    durationMs: BigInt(result.durationMs),
+  };
 }

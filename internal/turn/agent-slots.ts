@@ -13,11 +13,16 @@ export interface CancelReason {
   message: string;
 }
 
-/** What occupies a slot: a turn the host sees, one winding down, or a brief exclusive task. */
-type SlotState = "running" | "stopping" | "brief";
+/**
+ * What occupies a slot: a turn the host sees, one winding down, a brief exclusive task, or a
+ * longer one that refuses turns like a running turn does (a compaction).
+ */
+type SlotState = "running" | "stopping" | "brief" | "exclusive";
 
 interface SlotEntry {
   state: SlotState;
+  /** What an exclusive task does, for the busy message. */
+  what?: string;
   controller: AbortController;
   /** Settles when the occupant has released the slot. */
   released: Promise<void>;
@@ -42,6 +47,12 @@ export interface BriefSlot {
   release(): void;
 }
 
+/** An exclusive task's hold on the slot: cancelled by shutdown (close, cancelAll). */
+export interface ExclusiveSlot {
+  readonly signal: AbortSignal;
+  release(): void;
+}
+
 /** The slots of every agent of the plugin. */
 export class AgentSlots {
   readonly #entries = new Map<string, SlotEntry>();
@@ -52,6 +63,9 @@ export class AgentSlots {
     this.#refuseIfClosed();
     const previous = this.#entries.get(agentId);
     if (previous?.state === "running") throw busy(agentId, "already has a turn running");
+    if (previous?.state === "exclusive") {
+      throw busy(agentId, `is busy: ${previous.what ?? "an exclusive task"} is in progress`);
+    }
     const { entry, release } = this.#occupy(agentId, "running");
     const waitFor = previous?.released ?? Promise.resolve();
     return {
@@ -81,6 +95,33 @@ export class AgentSlots {
       await current.released;
     }
     return { release: this.#occupy(agentId, "brief").release };
+  }
+
+  /**
+   * Takes the agent's slot for an exclusive task that may take a while (a compaction): waits for a
+   * turn winding down and for brief tasks; throws `refusal()` while a turn or another exclusive
+   * task runs. Until it is released, a new turn is refused with AGENT_BUSY naming `what`.
+   */
+  async claimExclusive(
+    agentId: string,
+    what: string,
+    refusal: () => AppError,
+  ): Promise<ExclusiveSlot> {
+    for (;;) {
+      this.#refuseIfClosed();
+      const current = this.#entries.get(agentId);
+      if (current === undefined) break;
+      if (current.state === "running" || current.state === "exclusive") throw refusal();
+      await current.released;
+    }
+    const { entry, release } = this.#occupy(agentId, "exclusive");
+    entry.what = what;
+    return { signal: entry.controller.signal, release };
+  }
+
+  /** True while an exclusive task (a compaction) holds the agent's slot. */
+  isExclusive(agentId: string): boolean {
+    return this.#entries.get(agentId)?.state === "exclusive";
   }
 
   /** True while a turn of the agent is running (not winding down). */

@@ -22,8 +22,10 @@ import type { ThreadStore } from "../store/thread-store.js";
 import { rateLimitsOf, type UsageStore } from "../store/usage-store.js";
 import type { AgentSlots, CancelReason } from "./agent-slots.js";
 import type { CodexBackend } from "./codex-backend.js";
+import { CompactService, type CompactThreadResult } from "./compact-service.js";
 import { ConsumeService } from "./consume-service.js";
 import { SideEvents } from "./side-events.js";
+import type { ThreadCompactor } from "./thread-compactor.js";
 import type { TurnEndEvent } from "./turn-end.js";
 import type { TurnRequest } from "./turn-request.js";
 import { TurnRun } from "./turn-run.js";
@@ -53,6 +55,8 @@ export interface TurnEngineOptions {
   checkAuth: boolean;
   /** How long codex may take to exit after its terminal event; DEFAULT_EXIT_GRACE_MS. */
   exitGraceMs?: number;
+  /** Compacts threads (CompactThread); without one, CompactThread is refused as unsupported. */
+  compactor?: ThreadCompactor | undefined;
 }
 
 /** A turn the host is running. */
@@ -82,16 +86,29 @@ export interface AgentUsage {
 /** What the provider calls: a TurnEngine, or a fake in tests. */
 export type Engine = Pick<
   TurnEngine,
-  "config" | "startTurn" | "cancelTurn" | "resetThread" | "usage" | "consume"
+  "config" | "startTurn" | "cancelTurn" | "resetThread" | "usage" | "consume" | "compactThread"
 >;
 
 /** Runs the turns of one config. */
 export class TurnEngine {
   readonly #options: TurnEngineOptions;
   readonly #consume: ConsumeService;
+  readonly #compact: CompactService | undefined;
 
   constructor(options: TurnEngineOptions) {
     this.#options = options;
+    this.#compact =
+      options.compactor === undefined
+        ? undefined
+        : new CompactService({
+            config: options.config,
+            slots: options.slots,
+            store: options.store,
+            compactor: options.compactor,
+            binary: options.binary,
+            env: options.env,
+            logger: options.logger,
+          });
     this.#consume = new ConsumeService({
       slots: options.slots,
       store: options.store,
@@ -178,7 +195,7 @@ export class TurnEngine {
   /** Forgets the agent's thread; the next turn starts a new one. Refused while a turn runs. */
   async resetThread(agentId: AgentId): Promise<string | undefined> {
     const { slots, store, logger } = this.#options;
-    if (slots.isRunning(agentId)) {
+    if (slots.isRunning(agentId) || slots.isExclusive(agentId)) {
       throw new AppError(
         "AGENT_BUSY",
         `agent ${JSON.stringify(agentId)} has a turn running; cancel it before resetting its thread`,
@@ -211,6 +228,18 @@ export class TurnEngine {
     const { config, env } = this.#options;
     // The CODEX_HOME the agent's codex runs with (its own one with per_agent_codex_home).
     return this.#consume.consume(agentId, codexHomeForAgent(config, agentId, env), blockIds);
+  }
+
+  /**
+   * Compacts the agent's current thread between turns (codex's own compaction), with `model` (a
+   * Plexum model id, "" = the default). Refused (AGENT_BUSY) while a turn runs; a turn that starts
+   * meanwhile is refused the same way.
+   */
+  async compactThread(agentId: AgentId, model: string): Promise<CompactThreadResult> {
+    if (this.#compact === undefined) {
+      throw new AppError("CODEX_UNSUPPORTED", "this plugin's backend cannot compact threads");
+    }
+    return this.#compact.compact(agentId, model);
   }
 
   // Listens on the agent's host-tool socket for this turn, when the turn offers host tools.

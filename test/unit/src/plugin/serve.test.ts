@@ -58,6 +58,7 @@ const provider = implementService(ProviderPlugin, {
   resetThread: unimplemented,
   consume: unimplemented,
   getUsage: unimplemented,
+  compactThread: unimplemented,
 });
 
 async function serve(overrides: Partial<ServePluginOptions> = {}): Promise<ServePluginResult> {
