@@ -2,7 +2,7 @@
 // compacts the agent's thread between exec turns; the answer carries codex's own figures, the
 // rollout gets a `compacted` record, the next turn sends the model the compacted history, a
 // running turn refuses the compaction (and a compaction a turn), and no app-server is left behind.
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdir, readFile, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 import { status as GrpcStatus } from "@grpc/grpc-js";
@@ -19,7 +19,7 @@ import {
 } from "../../internal/mock-model/request-input.js";
 import { TurnEnd_Outcome } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
-import { PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, PluginHarness } from "../helpers/plugin-harness.js";
 
 const codex = findCodexBinary();
 
@@ -128,6 +128,9 @@ describe.skipIf(!codex.found)("CompactThread with the real codex", () => {
     const second = await h.turn({ agentId, prompt: "second question" });
     expect(second.end.outcome, second.end.message).toBe(TurnEnd_Outcome.COMPLETED);
     expect(second.end.threadId).toBe(threadId);
+    // Codex's thread total includes the summarisation request, so this turn's usage counts it
+    // (1200 of it) on top of its own request (the mock's default 10).
+    expect(eventsOf(second.events, "usage")[0]?.turn?.inputTokens).toBe(1210n);
     const requests = responsesRequests(h);
     expect(requests.map((request) => isCompactionRequest(request))).toEqual([false, true, false]);
     const resumed = requests.at(-1)!;
@@ -171,6 +174,12 @@ describe.skipIf(!codex.found)("CompactThread with the real codex", () => {
     expect((await compaction).tokensAfter).toBeGreaterThan(0n);
     const after = await h.turn({ agentId, prompt: "second question" });
     expect(after.end.outcome, after.end.message).toBe(TurnEnd_Outcome.COMPLETED);
+
+    // A thread whose rollout is gone: codex cannot load it ("no rollout found for thread id …").
+    await rm(join(h.codexHome, "sessions"), { recursive: true, force: true });
+    const lost = await h.client.compactThread({ agentId }).catch((error: unknown) => error);
+    expect(grpcError(lost).code, grpcError(lost).details).toBe(GrpcStatus.NOT_FOUND);
+    expect(grpcError(lost).details).toContain("THREAD_NOT_FOUND");
 
     expect(await appServers(h)).toEqual([]);
   });
