@@ -23,7 +23,7 @@ export interface ThreadCompactionOptions {
   timeoutMs?: number | undefined;
 }
 
-/** The compaction turn ended without compacting: codex's message, and whether it was stopped. */
+/** The compaction turn ended without compacting; the message is codex's reason. */
 export class CompactionTurnError extends Error {
   override name = "CompactionTurnError";
 }
@@ -86,7 +86,7 @@ export async function compactThreadOn(
   );
   try {
     if (signal.aborted) onAbort();
-    const call = { signal };
+    const call = { signal, timeoutMs: options.timeoutMs };
     const resume = {
       threadId,
       ...(options.model === undefined ? {} : { model: options.model }),
