@@ -50,6 +50,8 @@ export interface AppServerClientOptions {
   clientInfo: { name: string; version: string };
   /** Answers server requests; the default declines approvals and refuses the rest. */
   onServerRequest?: (method: string, params: unknown) => unknown;
+  /** Told about every unusable line (after it is logged), e.g. to report protocol drift. */
+  onProblem?: (problem: ProtocolProblem) => void;
   maxMessageBytes?: number;
   initializeTimeoutMs?: number;
   closeGraceMs?: number;
@@ -60,7 +62,6 @@ export class AppServerClient {
   readonly #process: SupervisedProcess;
   readonly #connection: JsonRpcConnection;
   readonly #listeners = new Set<(notification: ServerNotificationMessage) => void>();
-  readonly #problemListeners = new Set<(problem: ProtocolProblem) => void>();
   readonly #options: AppServerClientOptions;
   readonly #exited: Promise<ProcessResult>;
   #closing: Promise<ProcessResult> | undefined;
@@ -102,7 +103,7 @@ export class AppServerClient {
       },
       onProblem: (problem) => {
         logger.warn({ problem }, "unusable line from codex app-server");
-        for (const listener of [...this.#problemListeners]) listener(problem);
+        options.onProblem?.(problem);
       },
     });
     this.#exited = this.#process.result.then((result) => {
@@ -180,12 +181,6 @@ export class AppServerClient {
     if (this.#pauses === 0) return;
     this.#pauses -= 1;
     if (this.#pauses === 0) this.#connection.resume();
-  }
-
-  /** Listens to unusable lines (already logged); returns the unsubscribe function. */
-  onProblem(listener: (problem: ProtocolProblem) => void): () => void {
-    this.#problemListeners.add(listener);
-    return () => this.#problemListeners.delete(listener);
   }
 
   /**

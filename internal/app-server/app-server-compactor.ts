@@ -114,6 +114,17 @@ function toAppError(error: unknown, threadId: string, signal: AbortSignal): AppE
         { cause: error },
       );
     }
+    // A codex without the subcommand exits at once with clap's usage error.
+    if (
+      error.code === "SERVER_EXITED" &&
+      /unrecognized subcommand|unexpected argument/i.test(error.message)
+    ) {
+      return new AppError(
+        "CODEX_UNSUPPORTED",
+        `this codex has no app-server to compact a thread with: ${error.message}`,
+        { cause: error },
+      );
+    }
     // thread/resume of a thread whose rollout is gone: the same condition as a lost thread.
     if (error.code === "RPC_ERROR" && /no rollout found|not found/i.test(error.message)) {
       return new AppError(

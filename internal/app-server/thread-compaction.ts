@@ -23,7 +23,7 @@ export interface ThreadCompactionOptions {
   timeoutMs?: number | undefined;
 }
 
-/** The compaction turn ended without compacting: codex's message, and whether it was stopped. */
+/** The compaction turn ended without compacting; the message is codex's reason. */
 export class CompactionTurnError extends Error {
   override name = "CompactionTurnError";
 }
@@ -86,17 +86,20 @@ export async function compactThreadOn(
   );
   try {
     if (signal.aborted) onAbort();
-    const call = { signal };
-    await client.request(
-      "thread/resume",
-      {
-        threadId,
-        ...(options.model === undefined ? {} : { model: options.model }),
-        // Full-history hydration is deprecated for paginated threads (a deprecationNotice says so).
-        excludeTurns: true,
-      },
-      call,
-    );
+    const call = { signal, timeoutMs: options.timeoutMs };
+    const resume = {
+      threadId,
+      ...(options.model === undefined ? {} : { model: options.model }),
+    };
+    // Full-history hydration is deprecated for paginated threads (0.169.0 sends a deprecationNotice)
+    // and makes the answer as large as the thread; `excludeTurns` avoids it, but codex 0.148.0
+    // refuses it without experimentalApi. So it is tried first, and dropped when refused.
+    await client
+      .request("thread/resume", { ...resume, excludeTurns: true }, call)
+      .catch((error: unknown) => {
+        if (!refusesExcludeTurns(error)) throw error;
+        return client.request("thread/resume", resume, call);
+      });
     await client.request("thread/compact/start", { threadId }, call);
     await ended;
   } finally {
@@ -114,6 +117,15 @@ export async function compactThreadOn(
     usage: spent(before?.total, after?.total),
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+// codex 0.148.0: "thread/resume.excludeTurns requires experimentalApi capability".
+function refusesExcludeTurns(error: unknown): boolean {
+  return (
+    error instanceof AppServerError &&
+    error.code === "RPC_ERROR" &&
+    error.message.includes("excludeTurns")
+  );
 }
 
 // Follows the compaction turn of `threadId`; calls `finish` once it has ended.

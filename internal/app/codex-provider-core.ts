@@ -47,6 +47,7 @@ export const CAPABILITIES = [
   // GetUsage.rate_limits and TurnEnd.context_window, from the rollout's token counts.
   "rate_limits",
   "context_window",
+  "compact_thread",
   "auth_status",
   "endpoint_override",
   // Turn options (README "Turn options").

@@ -7,6 +7,7 @@ import { execCommand, message, reasoning, respond } from "./reply-builders.js";
 import {
   commandOutputText,
   inputItems,
+  isCompactionRequest,
   lastInputItem,
   toolOutputFor,
   userPrompts,
@@ -27,6 +28,15 @@ export function estimateTokens(text: string): number {
 
 /** The demo model: a MockScriptFunction. */
 export function demoScript(request: RecordedRequest, index: number): MockReply {
+  if (isCompactionRequest(request)) {
+    // CompactThread: the summary replaces the history, so it carries what later turns need.
+    const name = findName(userPrompts(request));
+    return withUsage(request, [
+      message(
+        `Summary: ${name === undefined ? "the user has not said their name" : `the user's name is ${name}`}.`,
+      ),
+    ]);
+  }
   const prompts = userPrompts(request);
   const prompt = prompts.at(-1) ?? "";
   const name = findName(prompts);

@@ -75,6 +75,23 @@ export function toolOutputFor(request: RecordedRequest, callId: string): ToolOut
   return toolOutputs(request).find((output) => output.callId === callId);
 }
 
+/**
+ * The start of the prompt codex sends when it compacts a thread itself (any provider but OpenAI's
+ * own): one ordinary request whose last input is a user message with this text, answered by the
+ * summary (codex-rs/core/templates/compact/prompt.md; the same in codex 0.148.0 to 0.171.0).
+ */
+export const COMPACTION_PROMPT_START = "You are performing a CONTEXT CHECKPOINT COMPACTION.";
+
+/** True for codex's summarisation request of a compaction (CompactThread, auto-compaction). */
+export function isCompactionRequest(request: RecordedRequest): boolean {
+  const last = lastInputItem(request);
+  return (
+    last?.["type"] === "message" &&
+    last["role"] === "user" &&
+    messageText(last).startsWith(COMPACTION_PROMPT_START)
+  );
+}
+
 /** The last `input` item, which tells a script whether it is answering a tool result. */
 export function lastInputItem(request: RecordedRequest): JsonObject | undefined {
   return inputItems(request).at(-1);

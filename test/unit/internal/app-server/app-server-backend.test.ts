@@ -1,4 +1,4 @@
-// The app-server backend against a fake server (test/fixtures/bin/fake-app-server.mjs): turns share
+// The app-server backend against a fake server (test/fixtures/bin/fake-app-server-turns.mjs): turns share
 // one warm server, an idle server stops, a server that dies ends its turn with APP_SERVER_EXITED and
 // the next turn gets a new one, and a turn that ignores turn/interrupt is ended by a restart.
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,7 +37,7 @@ function backend(idleMs = 60_000) {
 function run(prompt: string): CodexRun {
   return {
     agentId: "a",
-    codex: { path: fakeCodex("fake-app-server.mjs") },
+    codex: { path: fakeCodex("fake-app-server-turns.mjs") },
     prompt,
     cwd: process.cwd(),
     codexHome: undefined,

@@ -3,6 +3,10 @@ import { describe, expect, it } from "vitest";
 import { DEMO_PROMPTS, demoScript } from "../../../../internal/mock-model/demo-script.js";
 import type { MockReply } from "../../../../internal/mock-model/mock-reply.js";
 import {
+  COMPACTION_PROMPT_START,
+  isCompactionRequest,
+} from "../../../../internal/mock-model/request-input.js";
+import {
   assistantItem,
   commandOutputItem,
   DEVELOPER_ITEM,
@@ -22,6 +26,19 @@ function replyText(reply: MockReply): string {
 const prefix = [DEVELOPER_ITEM, ENVIRONMENT_CONTEXT];
 
 describe("demoScript", () => {
+  it("answers codex's compaction request with a summary that keeps the user's name", () => {
+    const compaction = responsesRequest([
+      ...prefix,
+      userItem(DEMO_PROMPTS.first),
+      assistantItem("Nice to meet you, Alice!"),
+      userItem(`${COMPACTION_PROMPT_START} Create a handoff summary for another LLM.`),
+    ]);
+    expect(isCompactionRequest(compaction)).toBe(true);
+    expect(replyText(demoScript(compaction, 2))).toBe("Summary: the user's name is Alice.");
+    const ordinary = responsesRequest([...prefix, userItem(DEMO_PROMPTS.second)]);
+    expect(isCompactionRequest(ordinary)).toBe(false);
+  });
+
   it("answers the first prompt with reasoning and an ls tool call", () => {
     const reply = demoScript(responsesRequest([...prefix, userItem(DEMO_PROMPTS.first)]), 0);
     expect(reply.kind).toBe("response");
