@@ -85,6 +85,8 @@ export class AppServerPool {
   readonly #options: AppServerPoolOptions;
   readonly #servers = new Map<string, Promise<PooledServer>>();
   readonly #failures = new Map<string, { count: number; at: number }>();
+  /** The servers whose start has completed and that have not exited. */
+  readonly #settled: PooledServer[] = [];
   #closed = false;
 
   constructor(options: AppServerPoolOptions) {
@@ -102,18 +104,23 @@ export class AppServerPool {
   ): Promise<PooledServer> {
     if (this.#closed) throw new Error("the plugin is shutting down");
     const key = keyOf(spec, await homeStamps(spec.env["CODEX_HOME"]));
+    // The live server of the key, or a new one in place of a missing or dead one (once, however
+    // many turns ask at the same time).
     let pending = this.#servers.get(key);
-    const existing = pending === undefined ? undefined : await pending.catch(() => undefined);
-    if (existing === undefined || existing.exitMessage !== undefined) {
-      if (this.#servers.get(key) === pending) {
-        pending = this.#start(spec, key, meta, signal);
-        this.#servers.set(key, pending);
-        pending.catch(() => {
-          if (this.#servers.get(key) === pending) this.#servers.delete(key);
+    for (;;) {
+      const existing = pending === undefined ? undefined : await pending.catch(() => undefined);
+      if (existing !== undefined && existing.exitMessage === undefined) break;
+      const current = this.#servers.get(key);
+      if (current === pending) {
+        const started = this.#start(spec, key, meta, signal);
+        this.#servers.set(key, started);
+        started.catch(() => {
+          if (this.#servers.get(key) === started) this.#servers.delete(key);
         });
-      } else {
-        pending = this.#servers.get(key);
+        pending = started;
+        break;
       }
+      pending = current;
     }
     const server = await (pending as Promise<PooledServer>);
     clearTimeout(server.idleTimer);
@@ -197,9 +204,6 @@ export class AppServerPool {
     return this.#settled.filter((server) => server.exitMessage === undefined);
   }
 
-  // The servers whose start has completed (held here as well as in the promise map).
-  readonly #settled: PooledServer[] = [];
-
   async #start(
     spec: ServerSpec,
     key: string,
@@ -237,6 +241,14 @@ export class AppServerPool {
       clearTimeout(server.idleTimer);
       const index = this.#settled.indexOf(server);
       if (index !== -1) this.#settled.splice(index, 1);
+      // Forget the key's entry if it is still this server (a changed auth.json makes new keys).
+      const entry = this.#servers.get(key);
+      void entry?.then(
+        (current) => {
+          if (current === server && this.#servers.get(key) === entry) this.#servers.delete(key);
+        },
+        () => undefined,
+      );
       if (Date.now() - startedAt >= HEALTHY_AFTER_MS) this.#failures.delete(key);
       else if (!server.stopping) this.#failed(key);
       logger.info(

@@ -52,6 +52,8 @@ export class AppServerTurn {
   #settle: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
   #ended: Promise<void> = Promise.resolve();
+  /** Stops the turn from inside (the consumer stopped reading). */
+  #stopRequested: ((reason: string) => void) | undefined;
 
   constructor(run: CodexRun, signal: AbortSignal, options: AppServerTurnOptions) {
     this.#run = run;
@@ -80,8 +82,6 @@ export class AppServerTurn {
       if (!finished) this.#stopRequested?.("the consumer stopped reading");
     }
   }
-
-  #stopRequested: ((reason: string) => void) | undefined;
 
   async #drive(): Promise<void> {
     const { pool, spec, serverMeta } = this.#options;
