@@ -9,6 +9,7 @@ import { join } from "node:path";
 
 import type { Logger } from "pino";
 
+import type { Usage } from "../core/usage.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import type { ProcessRegistry } from "../proc/process-registry.js";
 import type { ProcessScanner } from "../proc/process-scanner.js";
@@ -37,12 +38,21 @@ export interface AppServerPoolOptions {
   restartBackoffMs?: number;
 }
 
+/** A thread a server has loaded. */
+export interface LoadedThread {
+  path: string | undefined;
+  /** The rollout's identity when the server last wrote it. */
+  stamp: string | undefined;
+  /** The thread's cumulative usage after the server's last turn on it. */
+  total?: Usage | undefined;
+}
+
 /** A started server and what the pool knows about it. */
 export class PooledServer {
   readonly client: AppServerClient;
   readonly key: string;
   /** Threads this server has loaded, with the rollout's identity when the server last saw it. */
-  readonly loaded = new Map<string, { path: string | undefined; stamp: string | undefined }>();
+  readonly loaded = new Map<string, LoadedThread>();
   /** Turns running on it. */
   busy = 0;
   idleTimer: NodeJS.Timeout | undefined;

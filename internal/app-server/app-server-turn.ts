@@ -6,6 +6,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
+import { emptyUsage, type Usage } from "../core/usage.js";
+
 import {
   descendantsStartedSince,
   killProcesses,
@@ -150,6 +152,7 @@ export class AppServerTurn {
     const resumeId = run.resumeThreadId;
     if (resumeId === undefined) {
       const started = await client.request("thread/start", threadStartParams(run), { signal });
+      this.#mapper.startFrom(emptyUsage());
       return this.#threadStarted(server, started.thread.id, started.thread.path);
     }
     // Another server may hold it (a different spec, e.g. after a config change): unload it there.
@@ -160,7 +163,8 @@ export class AppServerTurn {
     if (loaded !== undefined) {
       // Consume rewrote the rollout, or an exec turn appended to it: the copy in memory is stale.
       if ((await stampOf(loaded.path)) === loaded.stamp) {
-        return this.#threadStarted(server, resumeId, loaded.path);
+        if (loaded.total !== undefined) this.#mapper.startFrom(loaded.total);
+        return this.#threadStarted(server, resumeId, loaded.path, loaded.total);
       }
       await this.#options.pool.unload(server, resumeId, signal);
     }
@@ -182,9 +186,14 @@ export class AppServerTurn {
     }
   }
 
-  #threadStarted(server: PooledServer, threadId: string, path: string | null | undefined): string {
+  #threadStarted(
+    server: PooledServer,
+    threadId: string,
+    path: string | null | undefined,
+    total?: Usage,
+  ): string {
     this.#threadId = threadId;
-    server.loaded.set(threadId, { path: path ?? undefined, stamp: undefined });
+    server.loaded.set(threadId, { path: path ?? undefined, stamp: undefined, total });
     this.#push([{ kind: "thread_started", threadId }]);
     return threadId;
   }
@@ -197,7 +206,10 @@ export class AppServerTurn {
     if (turnId !== undefined && this.#turnId !== undefined && turnId !== this.#turnId) return;
     const { method } = notification;
     // A thread being loaded may report its restored usage: not this turn's model requests.
-    if (this.#turnId === undefined && method === "thread/tokenUsage/updated") return;
+    if (this.#turnId === undefined && method === "thread/tokenUsage/updated") {
+      this.#mapper.restored(params["tokenUsage"]);
+      return;
+    }
     this.#push(this.#mapper.map(method, params));
     if (this.#mapper.ended) {
       this.#end({ exitCode: 0, fatalMessage: undefined, spawnError: undefined, crash: undefined });
@@ -276,6 +288,7 @@ export class AppServerTurn {
     const loaded = server.loaded.get(threadId);
     if (loaded === undefined) return;
     loaded.stamp = await stampOf(loaded.path);
+    loaded.total = this.#mapper.tokens.total;
   }
 
   #exit(): BackendExit {

@@ -56,6 +56,8 @@ export class TurnNotificationMapper {
   #lastRetry: string | undefined;
   #ended = false;
   #total: Usage | undefined;
+  /** The thread's cumulative usage when the turn began, where known. */
+  #startTotal: Usage | undefined;
   #sumOfLast: Usage | undefined;
   #plan: { items: { text: string; completed: boolean }[] } | undefined;
   #planId = "";
@@ -82,6 +84,22 @@ export class TurnNotificationMapper {
 
   get tokens(): TurnTokenFigures {
     return { total: this.#total, sumOfLast: this.#sumOfLast };
+  }
+
+  /**
+   * The thread's cumulative usage before the turn's first model request: zero for a new thread, the
+   * last total of a thread the server kept loaded, or what codex restored when it loaded the thread.
+   * With it, the turn's end checks codex's figures against each other.
+   */
+  startFrom(total: Usage): void {
+    this.#startTotal = { ...total };
+    this.#total ??= { ...total };
+  }
+
+  /** The usage codex restored from the rollout while loading the thread (before turn/start). */
+  restored(raw: unknown): void {
+    const total = toUsage((raw as { total?: unknown } | undefined)?.total);
+    if (total !== undefined) this.startFrom(total);
   }
 
   /** Maps one notification of this turn's thread. */
@@ -147,6 +165,19 @@ export class TurnNotificationMapper {
     return [];
   }
 
+  // `last` is per model request: summed over the turn it must equal the growth of `total` since the
+  // turn began. Codex's own figures only: the plugin's stored baseline may legitimately differ
+  // (a CompactThread in between, a state dir that was lost).
+  #crossCheck(total: Usage): BackendEvent[] {
+    const start = this.#startTotal;
+    const sum = this.#sumOfLast ?? zeroUsage();
+    if (start === undefined) return [];
+    const differ = USAGE_FIELDS.filter((field) => sum[field] !== total[field] - start[field]);
+    if (differ.length === 0) return [];
+    const said = differ.map((f) => `${f} ${sum[f]} summed, total grew ${total[f] - start[f]}`);
+    return [drift("usage_sum_mismatch", said.join("; "))];
+  }
+
   // The update_plan tool: exec reports it as a todo_list item, started then updated, and completed
   // when the turn ends.
   #planUpdated(params: Params): BackendEvent[] {
@@ -182,11 +213,8 @@ export class TurnNotificationMapper {
       events.push(planEvent(this.#planId, "completed", this.#plan.items));
     }
     if (status === "completed") {
-      events.push({
-        kind: "turn_completed",
-        usage: this.#total ?? zeroUsage(),
-        ...(this.#sumOfLast === undefined ? {} : { sumOfRequests: this.#sumOfLast }),
-      });
+      const total = this.#total ?? zeroUsage();
+      events.push({ kind: "turn_completed", usage: total }, ...this.#crossCheck(total));
       return events;
     }
     if (status === "failed") {

@@ -46,12 +46,8 @@ export interface CodexRun {
 export type TurnFact =
   /** Codex announced the thread it runs in. */
   | { kind: "thread_started"; threadId: string }
-  /**
-   * Codex finished the turn; usage is the thread's cumulative figure. `sumOfRequests`, where the
-   * backend knows it (app-server's `last` per model request, summed), cross-checks the per-turn
-   * figure the engine derives from the cumulative one.
-   */
-  | { kind: "turn_completed"; usage: Usage; sumOfRequests?: Usage | undefined }
+  /** Codex finished the turn; usage is the thread's cumulative figure. */
+  | { kind: "turn_completed"; usage: Usage }
   | { kind: "turn_failed"; error: TurnError }
   /** Codex printed something this plugin does not understand (the line, or part of it). */
   | { kind: "drift"; drift: DriftKind; sample: string };

@@ -14,7 +14,7 @@ import type { CanonicalEvent, EventBatch } from "../core/canonical-event.js";
 import type { Clock } from "../core/clock.js";
 import { isThreadId } from "../core/thread-id.js";
 import { type TurnError, turnError } from "../core/turn-error.js";
-import { type Usage, USAGE_FIELDS } from "../core/usage.js";
+import type { Usage } from "../core/usage.js";
 import type { TurnHostTools } from "../mcp/turn-host-tools.js";
 import type { ProcessRegistry } from "../proc/process-registry.js";
 import type { ThreadStore } from "../store/thread-store.js";
@@ -331,15 +331,6 @@ export class TurnRun {
     if (fact.kind === "turn_completed") {
       this.#completed = true;
       this.#turnUsage = yield* session.turnCompleted(fact.usage);
-      const sum = fact.sumOfRequests;
-      if (sum !== undefined && !sameUsage(sum, this.#turnUsage)) {
-        // Reported, never corrected: the cumulative figure stays the one usage is counted from.
-        const notice = this.#drift.notice(
-          "usage_sum_mismatch",
-          JSON.stringify({ sumOfRequests: sum, turn: this.#turnUsage }),
-        );
-        if (notice !== undefined) yield notice;
-      }
       return;
     }
     this.#failure = fact.error;
@@ -430,10 +421,6 @@ export class TurnRun {
     const secrets = this.#plan?.provider.secrets ?? [];
     return secrets.length === 0 ? batch : batch.map((event) => redactEvent(event, secrets));
   }
-}
-
-function sameUsage(a: Usage, b: Usage): boolean {
-  return USAGE_FIELDS.every((field) => a[field] === b[field]);
 }
 
 function notice(message: string): CanonicalEvent {

@@ -134,6 +134,10 @@ describe.skipIf(!codex.found)("CompactThread with the real codex", () => {
     // Codex's thread total includes the summarisation request, so this turn's usage counts it
     // (1200 of it) on top of its own request (the mock's default 10).
     expect(eventsOf(second.events, "usage")[0]?.turn?.inputTokens).toBe(1210n);
+    // That is the plugin's baseline at work, not codex contradicting itself: no drift notice.
+    expect(eventsOf(second.events, "notice").map((notice) => notice.code)).not.toContain(
+      "CODEX_SCHEMA_DRIFT",
+    );
     const requests = responsesRequests(h);
     expect(requests.map((request) => isCompactionRequest(request))).toEqual([false, true, false]);
     const resumed = requests.at(-1)!;

@@ -125,17 +125,50 @@ describe("TurnNotificationMapper", () => {
           output_tokens: 9,
           reasoning_output_tokens: 0,
         },
-        // `last` is per model request: summed over the turn, it cross-checks total − baseline.
-        sumOfRequests: {
-          input_tokens: 30,
-          cached_input_tokens: 0,
-          cache_write_input_tokens: 0,
-          output_tokens: 9,
-          reasoning_output_tokens: 0,
-        },
       },
     ]);
     expect(mapper.ended).toBe(true);
+  });
+
+  it("checks the sum of the turn's per-request `last` against the growth of codex's total", () => {
+    const turn = (mapper: TurnNotificationMapper, last: ReturnType<typeof usage>) => [
+      ...mapper.map("thread/tokenUsage/updated", {
+        ...at,
+        tokenUsage: { total: usage(115, 10), last: usage(10, 5), modelContextWindow: 1000 },
+      }),
+      ...mapper.map("thread/tokenUsage/updated", {
+        ...at,
+        tokenUsage: { total: usage(130, 14), last, modelContextWindow: 1000 },
+      }),
+      ...mapper.map("turn/completed", {
+        threadId: THREAD,
+        turn: { id: TURN, status: "completed" },
+      }),
+    ];
+    // What codex restored on resume (a CompactThread's usage included): 105 in, 5 out.
+    const agreeing = new TurnNotificationMapper();
+    agreeing.restored({ total: usage(105, 5), last: usage(0, 0) });
+    expect(turn(agreeing, usage(15, 4)).map((event) => event.kind)).toEqual(["turn_completed"]);
+
+    const disagreeing = new TurnNotificationMapper();
+    disagreeing.startFrom({
+      input_tokens: 105,
+      cached_input_tokens: 0,
+      cache_write_input_tokens: 0,
+      output_tokens: 5,
+      reasoning_output_tokens: 0,
+    });
+    const events = turn(disagreeing, usage(15, 5));
+    expect(events.map((event) => event.kind)).toEqual(["turn_completed", "drift"]);
+    expect(events[1]).toMatchObject({
+      drift: "usage_sum_mismatch",
+      sample: JSON.stringify("output_tokens 10 summed, total grew 9"),
+    });
+
+    // Without a known start (a resume whose restored usage was not seen), nothing is checked.
+    expect(turn(new TurnNotificationMapper(), usage(1, 1)).map((e) => e.kind)).toEqual([
+      "turn_completed",
+    ]);
   });
 
   it("turns retry notices into `retrying` and classifies a failed turn from codexErrorInfo", () => {
