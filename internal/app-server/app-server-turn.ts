@@ -7,7 +7,6 @@ import { readFile, stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
 import { emptyUsage, type Usage } from "../core/usage.js";
-
 import {
   descendantsStartedSince,
   killProcesses,
