@@ -1,12 +1,11 @@
 // The `codex app-server` backend: turns run on a warm, pooled app-server (app-server-pool.ts)
 // instead of one `codex exec` per turn, and stream text, reasoning and command output as deltas.
 // What exec gets as per-run flags splits in two: per-turn settings go on turn/start
-// (turn-params.ts); the rest (config overrides, the model provider, the host-tool bridge) goes to
-// the server process as `-c`, and is part of the server's key, so a turn never runs on a server
-// started with other settings.
+// (turn-params.ts), as does the host-tool bridge (per thread); the rest (config overrides, the
+// model provider) goes to the server process as `-c`, and is part of the server's key, so a turn
+// never runs on a server started with other settings.
 import { buildChildEnv } from "../codex/child-env.js";
 import { turnError } from "../core/turn-error.js";
-import { mcpServerOverrides } from "../mcp/mcp-server-overrides.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import {
   type BackendRun,
@@ -89,10 +88,9 @@ export function serverSpecOf(run: CodexRun, env: NodeJS.ProcessEnv): ServerSpec 
       set: run.env.set,
       unset: run.env.unset,
     }),
-    configOverrides: [
-      ...run.configOverrides,
-      ...run.mcpServers.flatMap((server) => mcpServerOverrides(server)),
-    ],
+    // Not the host-tool bridge: it differs per agent, so it goes per thread (turn-params.ts) and
+    // the agents of one CODEX_HOME share a server.
+    configOverrides: run.configOverrides,
     // Not a workspace: the server outlives the turn that started it, and serves other workspaces
     // (each turn names its own cwd).
     cwd: run.codexHome ?? process.cwd(),

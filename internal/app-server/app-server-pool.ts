@@ -1,6 +1,6 @@
 // The long-lived `codex app-server` processes of the plugin: one per server spec (codex binary,
 // CODEX_HOME, sqlite home, environment, process-level `-c` overrides), which in practice is one per
-// CODEX_HOME, shared by its agents. Started on first use, restarted with backoff after a death,
+// CODEX_HOME, shared by its agents (each thread carries its agent's host-tool bridge itself). Started on first use, restarted with backoff after a death,
 // stopped when idle and on shutdown. Also the registry of which server has which thread loaded, so
 // a thread is never loaded in two servers (two writers of one rollout).
 import { createHash } from "node:crypto";
@@ -43,6 +43,8 @@ export interface LoadedThread {
   path: string | undefined;
   /** The rollout's identity when the server last wrote it. */
   stamp: string | undefined;
+  /** The thread's own config it was loaded with (JSON): a loaded thread ignores a resume's. */
+  config: string;
   /** The thread's cumulative usage after the server's last turn on it. */
   total?: Usage | undefined;
 }

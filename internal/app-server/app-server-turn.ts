@@ -17,7 +17,12 @@ import { isAppServerError } from "./app-server-error.js";
 import type { AppServerPool, PooledServer, ServerSpec } from "./app-server-pool.js";
 import type { ServerNotificationMessage } from "./protocol-methods.js";
 import { TurnNotificationMapper } from "./turn-notification-mapper.js";
-import { threadResumeParams, threadStartParams, turnStartParams } from "./turn-params.js";
+import {
+  threadConfigKey,
+  threadResumeParams,
+  threadStartParams,
+  turnStartParams,
+} from "./turn-params.js";
 
 export interface AppServerTurnOptions {
   pool: AppServerPool;
@@ -161,7 +166,10 @@ export class AppServerTurn {
     const loaded = server.loaded.get(resumeId);
     if (loaded !== undefined) {
       // Consume rewrote the rollout, or an exec turn appended to it: the copy in memory is stale.
-      if ((await stampOf(loaded.path)) === loaded.stamp) {
+      // Or the run's host-tool bridge is not the one the thread was loaded with (the turn before
+      // had no host tools, or this one has none): only a fresh load takes the thread's config.
+      const fresh = (await stampOf(loaded.path)) === loaded.stamp;
+      if (fresh && loaded.config === threadConfigKey(run)) {
         if (loaded.total !== undefined) this.#mapper.startFrom(loaded.total);
         return this.#threadStarted(server, resumeId, loaded.path, loaded.total);
       }
@@ -192,7 +200,12 @@ export class AppServerTurn {
     total?: Usage,
   ): string {
     this.#threadId = threadId;
-    server.loaded.set(threadId, { path: path ?? undefined, stamp: undefined, total });
+    server.loaded.set(threadId, {
+      path: path ?? undefined,
+      stamp: undefined,
+      config: threadConfigKey(this.#run),
+      total,
+    });
     this.#push([{ kind: "thread_started", threadId }]);
     return threadId;
   }

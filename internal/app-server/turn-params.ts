@@ -1,9 +1,13 @@
 // The app-server request params of one codex run: what exec gets as flags, here as thread/start,
 // thread/resume and turn/start fields. Per-turn settings (model, sandbox, cwd, images, output
 // schema) go on turn/start, so a warm loaded thread gets them on every turn, as exec re-sends its
-// flags; everything else went to the server process as `-c` (app-server-backend.ts). Pure.
+// flags. The host-tool bridge is the thread's own config (it differs per agent, and a server is
+// shared by the agents of one CODEX_HOME); everything else went to the server process as `-c`
+// (app-server-backend.ts). Pure.
 import type { SandboxMode } from "../core/canonical-event.js";
+import { mcpServerSettings } from "../mcp/mcp-server-overrides.js";
 import type { CodexRun } from "../turn/codex-backend.js";
+import type { JsonValue } from "./protocol/serde_json/JsonValue.js";
 import type { SandboxPolicy } from "./protocol/v2/SandboxPolicy.js";
 import type { ClientParams } from "./protocol-methods.js";
 
@@ -36,6 +40,22 @@ export function sandboxPolicyOf(run: CodexRun): SandboxPolicy {
   }
 }
 
+/**
+ * The thread's own `config` overrides: the run's MCP servers (the host-tool bridge), which codex
+ * layers over the server's `-c` into this thread's config, so the thread starts them and sees only
+ * them (verified, 0.169.0). A thread that is already loaded ignores a resume's config and keeps the
+ * servers it was loaded with; the bridge of an agent is stable (its socket), so that is the same.
+ */
+export function threadConfigOf(run: CodexRun): { config?: { [key: string]: JsonValue } } {
+  const settings = run.mcpServers.flatMap((server) => mcpServerSettings(server));
+  return settings.length === 0 ? {} : { config: Object.fromEntries(settings) };
+}
+
+/** threadConfigOf(run) as one comparable string: what a loaded thread was loaded with. */
+export function threadConfigKey(run: CodexRun): string {
+  return JSON.stringify(threadConfigOf(run).config ?? {});
+}
+
 /** A new thread: approval "never", as exec (nobody is there to approve). */
 export function threadStartParams(run: CodexRun): ClientParams<"thread/start"> {
   return {
@@ -43,6 +63,7 @@ export function threadStartParams(run: CodexRun): ClientParams<"thread/start"> {
     approvalPolicy: "never",
     sandbox: threadSandbox(run.sandbox),
     ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+    ...threadConfigOf(run),
   };
 }
 
@@ -54,6 +75,7 @@ export function threadResumeParams(run: CodexRun, threadId: string): ClientParam
     approvalPolicy: "never",
     sandbox: threadSandbox(run.sandbox),
     ...(run.cliModel === undefined ? {} : { model: run.cliModel }),
+    ...threadConfigOf(run),
   };
 }
 

@@ -1,10 +1,16 @@
 // The app-server backend against a fake server (test/fixtures/bin/fake-app-server-turns.mjs): turns share
 // one warm server, an idle server stops, a server that dies ends its turn with APP_SERVER_EXITED and
-// the next turn gets a new one, and a turn that ignores turn/interrupt is ended by a restart.
+// the next turn gets a new one, and a turn that ignores turn/interrupt is ended by a restart. The
+// host-tool bridge goes per thread: agents share a server, and a loaded thread whose bridge changed
+// is loaded again.
 import { afterEach, describe, expect, it } from "vitest";
 
-import { AppServerBackend } from "../../../../internal/app-server/app-server-backend.js";
+import {
+  AppServerBackend,
+  serverSpecOf,
+} from "../../../../internal/app-server/app-server-backend.js";
 import { AppServerPool } from "../../../../internal/app-server/app-server-pool.js";
+import type { McpServerRegistration } from "../../../../internal/mcp/mcp-registration.js";
 import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { ProcessScanner } from "../../../../internal/proc/process-scanner.js";
 import type { BackendEvent, CodexRun } from "../../../../internal/turn/codex-backend.js";
@@ -34,7 +40,18 @@ function backend(idleMs = 60_000) {
   });
 }
 
-function run(prompt: string): CodexRun {
+function bridge(agent: string): McpServerRegistration {
+  return {
+    name: `plexum_host_${agent}`,
+    command: "/opt/plugin",
+    args: ["mcp-host"],
+    env: { PLEXUM_MCP_SOCKET: `/state/mcp/${agent}.sock` },
+    startupTimeoutSec: 20,
+    toolTimeoutSec: 330,
+  };
+}
+
+function run(prompt: string, parts: Partial<CodexRun> = {}): CodexRun {
   return {
     agentId: "a",
     codex: { path: fakeCodex("fake-app-server-turns.mjs") },
@@ -53,11 +70,17 @@ function run(prompt: string): CodexRun {
     mcpServers: [],
     env: { set: {}, unset: [] },
     logger: silentLogger,
+    ...parts,
   };
 }
 
-async function turn(b: AppServerBackend, prompt: string, signal = new AbortController().signal) {
-  const started = b.start(run(prompt), signal);
+async function turn(
+  b: AppServerBackend,
+  prompt: string,
+  signal = new AbortController().signal,
+  parts: Partial<CodexRun> = {},
+) {
+  const started = b.start(run(prompt, parts), signal);
   const events: BackendEvent[] = [];
   for await (const batch of started.batches) events.push(...batch.events);
   return { events, exit: await started.exit };
@@ -114,5 +137,34 @@ describe("AppServerBackend", () => {
     expect(performance.now() - started).toBeLessThan(3000);
     expect(exit.crash).toMatchObject({ code: "APP_SERVER_EXITED" });
     expect((await turn(b, "fresh")).exit).toMatchObject({ exitCode: 0 });
+  });
+
+  it("keys the server without the host-tool bridge, so agents of one CODEX_HOME share it", async () => {
+    const env = { PATH: "/bin" };
+    const alpha = serverSpecOf(run("a", { mcpServers: [bridge("alpha")] }), env);
+    expect(serverSpecOf(run("b", { mcpServers: [bridge("beta")] }), env)).toEqual(alpha);
+    expect(serverSpecOf(run("c"), env)).toEqual(alpha);
+    expect(alpha.configOverrides.some((o) => o.startsWith("mcp_servers."))).toBe(false);
+
+    const b = backend();
+    const signal = new AbortController().signal;
+    const first = await turn(b, "one", signal, { mcpServers: [bridge("alpha")] });
+    const second = await turn(b, "two", signal, { mcpServers: [bridge("beta")] });
+    const pid = (text: string) => text.split(" ")[1];
+    expect(pid(textOf(second.events))).toBe(pid(textOf(first.events)));
+  });
+
+  it("loads a thread again when the run's bridge is not the one it was loaded with", async () => {
+    const b = backend();
+    const signal = new AbortController().signal;
+    const thread = { resumeThreadId: "01a23c94-e915-7851-848e-110d7b8f2abb" };
+    const withAlpha = { ...thread, mcpServers: [bridge("alpha")] };
+    await turn(b, "with tools", signal, withAlpha);
+    await turn(b, "with tools again", signal, withAlpha);
+    await turn(b, "without tools", signal, thread);
+    const loads = await turn(b, "loads", signal, withAlpha);
+    expect(textOf(loads.events)).toMatch(
+      / loads thread\/resume:plexum_host_alpha thread\/resume:- thread\/resume:plexum_host_alpha$/,
+    );
   });
 });
