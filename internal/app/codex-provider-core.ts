@@ -222,7 +222,7 @@ export class CodexProviderCore implements ProviderCore {
       });
     } else {
       // An untested (newer) release, and features an older one lacks: used, with a warning.
-      for (const diagnostic of codexVersionDiagnostics(binary.version)) {
+      for (const diagnostic of codexVersionDiagnostics(binary.version, config.backend)) {
         diagnostics.push({ severity: "warning", ...diagnostic });
       }
     }

@@ -3,6 +3,7 @@
 // agent's slot, the thread store and usage, the rollout mirror, host tools, bounds and the outcome.
 import type { Logger } from "pino";
 
+import type { CodexFeature } from "../codex/codex-capabilities.js";
 import type { CanonicalEvent, SandboxMode } from "../core/canonical-event.js";
 import type { StreamErrorCode, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
@@ -13,7 +14,12 @@ import type { DriftKind } from "./drift-report.js";
 export interface CodexRun {
   agentId: string;
   /** The codex executable, and the directory of its helper binaries when it has one. */
-  codex: { path: string; helperPathDir?: string | undefined };
+  codex: {
+    path: string;
+    helperPathDir?: string | undefined;
+    /** The gated features this codex has (codex-capabilities.ts); [] when its version is unknown. */
+    features: readonly CodexFeature[];
+  };
   prompt: string;
   /** Where codex runs: the workspace, or its place in the agent's worktree. */
   cwd: string;
