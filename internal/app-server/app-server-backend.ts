@@ -43,6 +43,7 @@ export interface AppServerBackendOptions {
 /** Runs turns on `codex app-server`. */
 export class AppServerBackend implements CodexBackend {
   readonly name = "app-server";
+  readonly keepsThreadsLoaded = true;
   readonly #options: AppServerBackendOptions;
 
   constructor(options: AppServerBackendOptions) {
@@ -67,10 +68,6 @@ export class AppServerBackend implements CodexBackend {
       queueLimit: this.#options.queueLimit ?? DEFAULT_QUEUE_LIMIT,
     });
     return { batches: turn.batches(), exit: turn.exit };
-  }
-
-  releaseThread(threadId: string): Promise<void> {
-    return this.#options.pool.releaseThread(threadId);
   }
 }
 

@@ -130,6 +130,8 @@ export function createExecEngine(parts: EngineParts): Engine {
     ...parts,
     checkAuth: true,
     backend,
+    // Whatever the backend now, servers of an earlier config may still hold threads.
+    warmThreads: parts.appServers,
     // CompactThread: a short-lived app-server on the thread, between exec turns.
     compactor: new AppServerCompactor({
       env: parts.env,

@@ -130,9 +130,23 @@ export interface CodexBackend {
    */
   start(run: CodexRun, signal: AbortSignal): BackendRun;
   /**
-   * Makes sure no codex process this backend keeps alive between turns holds the thread (in
-   * memory, or its writer lock): called with the agent's slot held, before Consume rewrites the
-   * thread's rollout or a compaction opens it. Backends that keep nothing between turns omit it.
+   * True when the backend keeps threads loaded in codex processes between turns (app-server). Such a
+   * backend frees a thread from its other processes itself before loading it; for a backend that
+   * does not, the engine frees the thread from the warm processes (WarmThreads) before a run
+   * resumes it.
    */
-  releaseThread?(threadId: string): Promise<void>;
+  readonly keepsThreadsLoaded: boolean;
+}
+
+/**
+ * The codex processes that may hold a thread between turns (the app-servers, whatever backend is
+ * configured now: a config switched from app-server to exec leaves them running until idle).
+ */
+export interface WarmThreads {
+  /**
+   * Makes sure none of them holds the thread (in memory, or its writer lock): called with the
+   * agent's slot held, before Consume rewrites the rollout, a compaction opens it, or a backend
+   * that keeps nothing loaded resumes it.
+   */
+  releaseThread(threadId: string): Promise<void>;
 }
