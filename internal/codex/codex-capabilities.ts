@@ -110,6 +110,17 @@ export function missingCodexFeatures(version: string): CodexFeature[] {
   return ALL_FEATURES.filter((feature) => !has.has(feature));
 }
 
+/** The features `version` lacks that matter under `backend` (Configure and doctor warn of these). */
+export function missingFeaturesFor(
+  version: string,
+  backend: "exec" | "app-server",
+): CodexFeature[] {
+  return missingCodexFeatures(version).filter((feature) => {
+    const only = CODEX_FEATURES[feature].backend;
+    return only === undefined || only === backend;
+  });
+}
+
 /** True when `version` is newer than every release this plugin was tested with. */
 export function isUntestedCodex(version: string): boolean {
   return compareVersions(version, NEWEST_VERIFIED_CODEX_VERSION) > 0;
@@ -161,10 +172,7 @@ export function codexVersionDiagnostics(
   backend: "exec" | "app-server",
 ): CodexDiagnostic[] {
   const untested = untestedCodexDiagnostic(version);
-  const relevant = missingCodexFeatures(version).filter((feature) => {
-    const only = CODEX_FEATURES[feature].backend;
-    return only === undefined || only === backend;
-  });
+  const relevant = missingFeaturesFor(version, backend);
   const missing = missingFeatureNotes(version, relevant).map((note): CodexDiagnostic => ({
     summary: note,
     detail: `upgrade codex to get it (npm i -g @openai/codex@${NEWEST_VERIFIED_CODEX_VERSION})`,
