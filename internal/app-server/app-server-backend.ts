@@ -5,6 +5,7 @@
 // model provider) goes to the server process as `-c`, and is part of the server's key, so a turn
 // never runs on a server started with other settings.
 import { buildChildEnv } from "../codex/child-env.js";
+import { CODEX_FEATURES } from "../codex/codex-capabilities.js";
 import { turnError } from "../core/turn-error.js";
 import type { ProcessLedger } from "../proc/process-ledger.js";
 import {
@@ -41,6 +42,7 @@ export interface AppServerBackendOptions {
 /** Runs turns on `codex app-server`. */
 export class AppServerBackend implements CodexBackend {
   readonly name = "app-server";
+  readonly keepsThreadsLoaded = true;
   readonly #options: AppServerBackendOptions;
 
   constructor(options: AppServerBackendOptions) {
@@ -48,14 +50,9 @@ export class AppServerBackend implements CodexBackend {
   }
 
   start(run: CodexRun, signal: AbortSignal): BackendRun {
-    if (run.env.set[EXEC_ONLY_KEY_VARIABLE] !== undefined) {
-      // codex reads CODEX_API_KEY in exec only; app-server would run without the key.
-      const refusal = turnError(
-        "BACKEND_UNSUPPORTED",
-        "the app-server backend cannot use an API key from openai.api_key_env: codex reads " +
-          `${EXEC_ONLY_KEY_VARIABLE} only in \`codex exec\`. Log codex in (\`codex login ` +
-          '--with-api-key`), use a custom `endpoint`, or set backend "exec"',
-      );
+    const unsupported = unsupportedReason(run);
+    if (unsupported !== undefined) {
+      const refusal = turnError("BACKEND_UNSUPPORTED", unsupported);
       return {
         batches: (async function* () {})(),
         exit: Promise.resolve({ ...NOT_STARTED_EXIT, refusal }),
@@ -71,10 +68,26 @@ export class AppServerBackend implements CodexBackend {
     });
     return { batches: turn.batches(), exit: turn.exit };
   }
+}
 
-  releaseThread(threadId: string): Promise<void> {
-    return this.#options.pool.releaseThread(threadId);
+/** Why this backend cannot run `run`; undefined when it can. */
+function unsupportedReason(run: CodexRun): string | undefined {
+  if (!run.codex.features.includes("app_server_turns")) {
+    const info = CODEX_FEATURES.app_server_turns;
+    return (
+      `the app-server backend needs codex ${info.since} or newer (${info.lastWithout} was tried ` +
+      'and loses threads between servers); upgrade codex or set backend "exec"'
+    );
   }
+  if (run.env.set[EXEC_ONLY_KEY_VARIABLE] !== undefined) {
+    // codex reads CODEX_API_KEY in exec only; app-server would run without the key.
+    return (
+      "the app-server backend cannot use an API key from openai.api_key_env: codex reads " +
+      `${EXEC_ONLY_KEY_VARIABLE} only in \`codex exec\`. Log codex in (\`codex login ` +
+      '--with-api-key`), use a custom `endpoint`, or set backend "exec"'
+    );
+  }
+  return undefined;
 }
 
 /** What a run's server is started with: everything that is not a per-turn setting. */

@@ -10,6 +10,8 @@ import type { DriftKind } from "../turn/drift-report.js";
 type Params = Record<string, unknown>;
 
 /** Notifications that carry nothing a turn reports (state changes, progress, account news). */
+const TURN_CONTENT = /^(item|turn)\//;
+
 const QUIET_METHODS = new Set([
   "turn/started",
   "thread/started",
@@ -131,6 +133,10 @@ export class TurnNotificationMapper {
         return this.#completed(params);
       default:
         if (QUIET_METHODS.has(method)) return [];
+        // A turn's content arrives as item/* and turn/* notifications: an unknown one there is
+        // drift. Other thread-level news (goals, names, settings; 0.171.0 added thread/goal/*) says
+        // nothing a turn reports, so it only passes through.
+        if (!TURN_CONTENT.test(method)) return [passthrough(method, { method, params })];
         return [passthrough(method, { method, params }), drift("unknown_event_type", { method })];
     }
   }

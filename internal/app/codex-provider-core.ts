@@ -130,6 +130,8 @@ export function createExecEngine(parts: EngineParts): Engine {
     ...parts,
     checkAuth: true,
     backend,
+    // Whatever the backend now, servers of an earlier config may still hold threads.
+    warmThreads: parts.appServers,
     // CompactThread: a short-lived app-server on the thread, between exec turns.
     compactor: new AppServerCompactor({
       env: parts.env,
@@ -222,7 +224,7 @@ export class CodexProviderCore implements ProviderCore {
       });
     } else {
       // An untested (newer) release, and features an older one lacks: used, with a warning.
-      for (const diagnostic of codexVersionDiagnostics(binary.version)) {
+      for (const diagnostic of codexVersionDiagnostics(binary.version, config.backend)) {
         diagnostics.push({ severity: "warning", ...diagnostic });
       }
     }

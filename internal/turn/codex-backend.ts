@@ -3,6 +3,7 @@
 // agent's slot, the thread store and usage, the rollout mirror, host tools, bounds and the outcome.
 import type { Logger } from "pino";
 
+import type { CodexFeature } from "../codex/codex-capabilities.js";
 import type { CanonicalEvent, SandboxMode } from "../core/canonical-event.js";
 import type { StreamErrorCode, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
@@ -13,7 +14,12 @@ import type { DriftKind } from "./drift-report.js";
 export interface CodexRun {
   agentId: string;
   /** The codex executable, and the directory of its helper binaries when it has one. */
-  codex: { path: string; helperPathDir?: string | undefined };
+  codex: {
+    path: string;
+    helperPathDir?: string | undefined;
+    /** The gated features this codex has (codex-capabilities.ts); [] when its version is unknown. */
+    features: readonly CodexFeature[];
+  };
   prompt: string;
   /** Where codex runs: the workspace, or its place in the agent's worktree. */
   cwd: string;
@@ -124,9 +130,23 @@ export interface CodexBackend {
    */
   start(run: CodexRun, signal: AbortSignal): BackendRun;
   /**
-   * Makes sure no codex process this backend keeps alive between turns holds the thread (in
-   * memory, or its writer lock): called with the agent's slot held, before Consume rewrites the
-   * thread's rollout or a compaction opens it. Backends that keep nothing between turns omit it.
+   * True when the backend keeps threads loaded in codex processes between turns (app-server). Such a
+   * backend frees a thread from its other processes itself before loading it; for a backend that
+   * does not, the engine frees the thread from the warm processes (WarmThreads) before a run
+   * resumes it.
    */
-  releaseThread?(threadId: string): Promise<void>;
+  readonly keepsThreadsLoaded: boolean;
+}
+
+/**
+ * The codex processes that may hold a thread between turns (the app-servers, whatever backend is
+ * configured now: a config switched from app-server to exec leaves them running until idle).
+ */
+export interface WarmThreads {
+  /**
+   * Makes sure none of them holds the thread (in memory, or its writer lock): called with the
+   * agent's slot held, before Consume rewrites the rollout, a compaction opens it, or a backend
+   * that keeps nothing loaded resumes it.
+   */
+  releaseThread(threadId: string): Promise<void>;
 }

@@ -10,6 +10,7 @@ import {
   serverSpecOf,
 } from "../../../../internal/app-server/app-server-backend.js";
 import { AppServerPool } from "../../../../internal/app-server/app-server-pool.js";
+import type { CodexFeature } from "../../../../internal/codex/codex-capabilities.js";
 import type { McpServerRegistration } from "../../../../internal/mcp/mcp-registration.js";
 import { ProcessRegistry } from "../../../../internal/proc/process-registry.js";
 import { ProcessScanner } from "../../../../internal/proc/process-scanner.js";
@@ -51,10 +52,14 @@ function bridge(agent: string): McpServerRegistration {
   };
 }
 
-function run(prompt: string, parts: Partial<CodexRun> = {}): CodexRun {
+function run(
+  prompt: string,
+  parts: Partial<CodexRun> = {},
+  features: readonly CodexFeature[] = ["app_server_turns"],
+): CodexRun {
   return {
     agentId: "a",
-    codex: { path: fakeCodex("fake-app-server-turns.mjs") },
+    codex: { path: fakeCodex("fake-app-server-turns.mjs"), features },
     prompt,
     cwd: process.cwd(),
     codexHome: undefined,
@@ -124,6 +129,17 @@ describe("AppServerBackend", () => {
     const next = await turn(b, "after");
     expect(next.exit).toMatchObject({ exitCode: 0, crash: undefined });
     expect(textOf(next.events)).toContain("after");
+  });
+
+  it("refuses a codex older than the backend needs with BACKEND_UNSUPPORTED, starting nothing", async () => {
+    const b = backend();
+    const started = b.start(run("old", {}, []), new AbortController().signal);
+    const events: BackendEvent[] = [];
+    for await (const batch of started.batches) events.push(...batch.events);
+    const exit = await started.exit;
+    expect(events).toEqual([]);
+    expect(exit.refusal).toMatchObject({ code: "BACKEND_UNSUPPORTED" });
+    expect(exit.refusal?.message).toContain("needs codex 0.169.0 or newer");
   });
 
   it("restarts a server whose turn ignores turn/interrupt", async () => {

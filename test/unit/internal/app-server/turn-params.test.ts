@@ -24,7 +24,7 @@ const server: McpServerRegistration = {
 function run(mcpServers: readonly McpServerRegistration[]): CodexRun {
   return {
     agentId: "agent-a",
-    codex: { path: "/bin/codex" },
+    codex: { path: "/bin/codex", features: ["app_server_turns"] },
     prompt: "p",
     cwd: "/ws",
     codexHome: undefined,
