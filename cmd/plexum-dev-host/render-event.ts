@@ -96,6 +96,10 @@ export function renderEvent(event: TurnEvent): string {
     case "threadLost":
       return `⚠ thread ${body.value.threadId} lost (${body.value.reason}); ${body.value.action.replaceAll("_", " ")}`;
     // The tool call's record already named the call; its result's size is no news to a person.
+    // Deltas are pieces of an item whose whole text follows.
+    case "textDelta":
+    case "reasoningDelta":
+    case "commandOutputDelta":
     case "toolResult":
     case "turnStarted":
     case "usage":

@@ -65,6 +65,7 @@ export class AppServerClient {
   readonly #options: AppServerClientOptions;
   readonly #exited: Promise<ProcessResult>;
   #closing: Promise<ProcessResult> | undefined;
+  #pauses = 0;
 
   private constructor(options: AppServerClientOptions) {
     this.#options = options;
@@ -165,6 +166,21 @@ export class AppServerClient {
   onNotification(listener: (notification: ServerNotificationMessage) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * One more reader asks to stop reading the server's output (back-pressure: a slow consumer
+   * slows codex); reading goes on once every such reader called resumeReading().
+   */
+  pauseReading(): void {
+    this.#pauses += 1;
+    if (this.#pauses === 1) this.#connection.pause();
+  }
+
+  resumeReading(): void {
+    if (this.#pauses === 0) return;
+    this.#pauses -= 1;
+    if (this.#pauses === 0) this.#connection.resume();
   }
 
   /**

@@ -123,6 +123,19 @@ export class JsonRpcConnection {
     );
   }
 
+  /**
+   * Stops reading the server's output (its pipe fills and the server blocks on write), for a
+   * consumer that cannot keep up; lines already read are still delivered.
+   */
+  pause(): void {
+    this.#options.input.pause();
+  }
+
+  /** Reads the server's output again. */
+  resume(): void {
+    this.#options.input.resume();
+  }
+
   /** Calls waiting for an answer. */
   get pendingCount(): number {
     return this.#pending.size;

@@ -5,14 +5,25 @@ import type { ClientRequest } from "./protocol/ClientRequest.js";
 import type { InitializeResponse } from "./protocol/InitializeResponse.js";
 import type { ServerNotification } from "./protocol/ServerNotification.js";
 import type { ServerRequest } from "./protocol/ServerRequest.js";
+import type { ThreadArchiveResponse } from "./protocol/v2/ThreadArchiveResponse.js";
 import type { ThreadCompactStartResponse } from "./protocol/v2/ThreadCompactStartResponse.js";
 import type { ThreadResumeResponse } from "./protocol/v2/ThreadResumeResponse.js";
+import type { ThreadStartResponse } from "./protocol/v2/ThreadStartResponse.js";
+import type { ThreadUnarchiveResponse } from "./protocol/v2/ThreadUnarchiveResponse.js";
+import type { TurnInterruptResponse } from "./protocol/v2/TurnInterruptResponse.js";
+import type { TurnStartResponse } from "./protocol/v2/TurnStartResponse.js";
 
 /** The result type of each client request method this plugin sends. */
 export interface ClientResults {
   initialize: InitializeResponse;
   "thread/resume": ThreadResumeResponse;
   "thread/compact/start": ThreadCompactStartResponse;
+  // The app-server backend (app-server-turn.ts).
+  "thread/start": ThreadStartResponse;
+  "thread/archive": ThreadArchiveResponse;
+  "thread/unarchive": ThreadUnarchiveResponse;
+  "turn/start": TurnStartResponse;
+  "turn/interrupt": TurnInterruptResponse;
 }
 
 /** A client request method this plugin sends. */

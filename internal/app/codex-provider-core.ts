@@ -3,7 +3,9 @@
 // Configure (the agent slots, the live processes, the /proc scanner) is created here once.
 import type { Logger } from "pino";
 
+import { AppServerBackend } from "../app-server/app-server-backend.js";
 import { AppServerCompactor } from "../app-server/app-server-compactor.js";
+import { AppServerPool } from "../app-server/app-server-pool.js";
 import { type AuthStatus, detectAuth } from "../codex/auth-status.js";
 import { type CodexBinaryStatus, resolveCodexBinary } from "../codex/binary.js";
 import { codexCapabilityNames, codexVersionDiagnostics } from "../codex/codex-capabilities.js";
@@ -17,6 +19,7 @@ import { ProcessScanner } from "../proc/process-scanner.js";
 import { ThreadStore } from "../store/thread-store.js";
 import { UsageStore } from "../store/usage-store.js";
 import { AgentSlots } from "../turn/agent-slots.js";
+import type { CodexBackend } from "../turn/codex-backend.js";
 import { type Engine, TurnEngine } from "../turn/turn-engine.js";
 import { cliModelFor } from "../turn/turn-plan.js";
 import type {
@@ -40,6 +43,7 @@ export const CAPABILITIES = [
   "consume",
   "host_tools",
   "get_usage",
+  "compact_thread",
   // GetUsage.rate_limits and TurnEnd.context_window, from the rollout's token counts.
   "rate_limits",
   "context_window",
@@ -54,6 +58,14 @@ export const CAPABILITIES = [
   "turn_diff",
   "worktree",
 ] as const;
+
+/**
+ * What the configured backend adds (README "Backends"): its name, and the streamed deltas only
+ * app-server has.
+ */
+export function backendCapabilities(backend: "exec" | "app-server"): string[] {
+  return backend === "app-server" ? ["backend.app-server", "text_deltas"] : ["backend.exec"];
+}
 
 /** The parts an engine is built from, for one config. */
 export interface EngineParts {
@@ -70,6 +82,8 @@ export interface EngineParts {
   /** Records codex processes in the state dir for the boot reaper. */
   ledger: ProcessLedger;
   selfCommand: string | undefined;
+  /** The warm codex app-servers (backend "app-server"); outlive a Configure. */
+  appServers: AppServerPool;
 }
 
 export interface CodexProviderCoreOptions {
@@ -90,21 +104,34 @@ interface CoreState {
   engine: Engine;
 }
 
-/** The engine of the codex exec backend. */
+/** The engine of the configured backend: codex exec (default) or codex app-server. */
 export function createExecEngine(parts: EngineParts): Engine {
   const { config } = parts;
+  const backend: CodexBackend =
+    config.backend === "app-server"
+      ? new AppServerBackend({
+          pool: parts.appServers,
+          env: parts.env,
+          interruptGraceMs: config.timeouts.interruptGraceMs,
+          terminateGraceMs: config.timeouts.terminateGraceMs,
+          idleMs: config.timeouts.appServerIdleMs,
+          ledger: parts.ledger,
+        })
+      : new ExecBackend({
+          env: parts.env,
+          extraArgs: config.extraArgs,
+          interruptGraceMs: config.timeouts.interruptGraceMs,
+          terminateGraceMs: config.timeouts.terminateGraceMs,
+          processes: parts.processes,
+          scanner: parts.scanner,
+          ledger: parts.ledger,
+        });
   return new TurnEngine({
     ...parts,
     checkAuth: true,
-    backend: new ExecBackend({
-      env: parts.env,
-      extraArgs: config.extraArgs,
-      interruptGraceMs: config.timeouts.interruptGraceMs,
-      terminateGraceMs: config.timeouts.terminateGraceMs,
-      processes: parts.processes,
-      scanner: parts.scanner,
-      ledger: parts.ledger,
-    }),
+    backend,
+    // Whatever the backend now, servers of an earlier config may still hold threads.
+    warmThreads: parts.appServers,
     // CompactThread: a short-lived app-server on the thread, between exec turns.
     compactor: new AppServerCompactor({
       env: parts.env,
@@ -128,6 +155,7 @@ export class CodexProviderCore implements ProviderCore {
   readonly #slots = new AgentSlots();
   readonly #processes = new ProcessRegistry();
   readonly #scanner = new ProcessScanner();
+  readonly #appServers: AppServerPool;
   /** `codex --version` once per binary build, across configs. */
   readonly #probes = new CodexVersionProbes(this.#processes);
   readonly #recovery: StateRecovery;
@@ -138,6 +166,15 @@ export class CodexProviderCore implements ProviderCore {
   constructor(options: CodexProviderCoreOptions) {
     this.#options = options;
     this.#recovery = new StateRecovery(options.logger);
+    this.#appServers = new AppServerPool({
+      processes: this.#processes,
+      scanner: this.#scanner,
+      // The server's own stop; turns have their interrupt graces from the config.
+      interruptGraceMs: 1000,
+      terminateGraceMs: 1000,
+      logger: options.logger,
+      clientInfo: APP_SERVER_CLIENT_INFO,
+    });
   }
 
   /**
@@ -155,7 +192,11 @@ export class CodexProviderCore implements ProviderCore {
     const codex = await state.binary();
     return {
       // The codex.<feature> capabilities of a codex that can run.
-      capabilities: [...CAPABILITIES, ...(codex.ready ? codexCapabilityNames(codex.features) : [])],
+      capabilities: [
+        ...CAPABILITIES,
+        ...backendCapabilities(state.config.backend),
+        ...(codex.ready ? codexCapabilityNames(codex.features) : []),
+      ],
       codex,
       configured: state.configured,
       auth: await this.#auth(state.config),
@@ -183,7 +224,7 @@ export class CodexProviderCore implements ProviderCore {
       });
     } else {
       // An untested (newer) release, and features an older one lacks: used, with a warning.
-      for (const diagnostic of codexVersionDiagnostics(binary.version)) {
+      for (const diagnostic of codexVersionDiagnostics(binary.version, config.backend)) {
         diagnostics.push({ severity: "warning", ...diagnostic });
       }
     }
@@ -227,6 +268,7 @@ export class CodexProviderCore implements ProviderCore {
     this.#options.logger.info({ reason, running_turns: running }, "shutting down");
     await Promise.all([
       this.#slots.close({ kind: "shutdown", message: `plugin shutting down (${reason})` }, 1000),
+      this.#appServers.shutdown(`plugin shutting down (${reason})`),
       this.#processes.killAll(),
     ]);
   }
@@ -266,6 +308,7 @@ export class CodexProviderCore implements ProviderCore {
       clock,
       env,
       processes: this.#processes,
+      appServers: this.#appServers,
       scanner: this.#scanner,
       ledger: new ProcessLedger(config.stateDir, { logger }),
       selfCommand,

@@ -17,7 +17,8 @@ export type CodexFeature =
   | "mcp_text_results"
   | "usage_cache_write"
   | "resume_images"
-  | "resume_zst";
+  | "resume_zst"
+  | "app_server_turns";
 
 export interface CodexFeatureInfo {
   /** The first release that has it. */
@@ -28,6 +29,8 @@ export interface CodexFeatureInfo {
   what: string;
   /** What the plugin does differently without it. */
   without: string;
+  /** Set when only this backend depends on it: Configure warns only when that backend is chosen. */
+  backend?: "app-server";
 }
 
 /** Every feature, with the first release that has it; below the minimum only for the record. */
@@ -79,6 +82,17 @@ export const CODEX_FEATURES: Readonly<Record<CodexFeature, CodexFeatureInfo>> = 
     what: "resumes a compressed (.jsonl.zst) rollout",
     without: "a thread whose rollout is compressed cannot be resumed",
   },
+  app_server_turns: {
+    since: "0.169.0",
+    lastWithout: "0.148.0",
+    what:
+      "runs the app-server backend's turns as this plugin drives them (a thread archived and " +
+      "unarchived is resumed from its rollout; servers of one CODEX_HOME share its state database)",
+    without:
+      'backend "app-server" refuses every turn with BACKEND_UNSUPPORTED (use backend "exec"); ' +
+      "the exec backend is not affected",
+    backend: "app-server",
+  },
 };
 
 const ALL_FEATURES = Object.keys(CODEX_FEATURES) as CodexFeature[];
@@ -96,14 +110,28 @@ export function missingCodexFeatures(version: string): CodexFeature[] {
   return ALL_FEATURES.filter((feature) => !has.has(feature));
 }
 
+/** The features `version` lacks that matter under `backend` (Configure and doctor warn of these). */
+export function missingFeaturesFor(
+  version: string,
+  backend: "exec" | "app-server",
+): CodexFeature[] {
+  return missingCodexFeatures(version).filter((feature) => {
+    const only = CODEX_FEATURES[feature].backend;
+    return only === undefined || only === backend;
+  });
+}
+
 /** True when `version` is newer than every release this plugin was tested with. */
 export function isUntestedCodex(version: string): boolean {
   return compareVersions(version, NEWEST_VERIFIED_CODEX_VERSION) > 0;
 }
 
 /** One sentence per missing feature: what the plugin does differently, and from which release not. */
-export function missingFeatureNotes(version: string): string[] {
-  return missingCodexFeatures(version).map((feature) => {
+export function missingFeatureNotes(
+  version: string,
+  features: readonly CodexFeature[] = missingCodexFeatures(version),
+): string[] {
+  return features.map((feature) => {
     const info = CODEX_FEATURES[feature];
     return `codex ${version} has no ${feature} (codex ${info.since} or newer ${info.what}): ${info.without}`;
   });
@@ -135,10 +163,17 @@ export function untestedCodexDiagnostic(version: string): CodexDiagnostic | unde
   };
 }
 
-/** The Configure warnings for one codex version: untested, then each missing feature. */
-export function codexVersionDiagnostics(version: string): CodexDiagnostic[] {
+/**
+ * The Configure warnings for one codex version under the configured backend: untested, then each
+ * missing feature that backend depends on.
+ */
+export function codexVersionDiagnostics(
+  version: string,
+  backend: "exec" | "app-server",
+): CodexDiagnostic[] {
   const untested = untestedCodexDiagnostic(version);
-  const missing = missingFeatureNotes(version).map((note): CodexDiagnostic => ({
+  const relevant = missingFeaturesFor(version, backend);
+  const missing = missingFeatureNotes(version, relevant).map((note): CodexDiagnostic => ({
     summary: note,
     detail: `upgrade codex to get it (npm i -g @openai/codex@${NEWEST_VERIFIED_CODEX_VERSION})`,
     field: "binary",

@@ -24,7 +24,13 @@ export const DEFAULT_TIMEOUTS = {
   // Codex prints thread.started within a second; a minute or two of silence means it is stuck
   // before the turn began (a locked CODEX_HOME, an MCP server that never starts).
   first_event_seconds: 120,
+  // A warm codex app-server nobody used for this long is stopped (backend "app-server").
+  app_server_idle_seconds: 600,
 } as const;
+
+/** How turns drive codex: one `codex exec --json` per turn, or a long-lived `codex app-server`. */
+export const BACKENDS = ["exec", "app-server"] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 /** What a turn does when its stored thread cannot be resumed. */
 export const THREAD_LOST_POLICIES = ["new_thread", "fail"] as const;
@@ -55,6 +61,8 @@ const timeoutsSchema = z.strictObject({
   // 0 disables the bound.
   idle_seconds: seconds("non-negative").optional(),
   first_event_seconds: seconds("non-negative").optional(),
+  // 0 keeps an idle app-server until Shutdown.
+  app_server_idle_seconds: seconds("non-negative").optional(),
 });
 
 /** Defaults of the host-tool bridge (mcp-host), in seconds. */
@@ -79,6 +87,7 @@ const mcpHostSchema = z.strictObject({
 
 /** The raw host config as JSON; everything is optional, defaults live in load-config.ts. */
 export const configSchema = z.strictObject({
+  backend: z.enum(BACKENDS).optional(),
   binary: nonEmptyString.optional(),
   extra_args: z.array(text).optional(),
   supported_models: z

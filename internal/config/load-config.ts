@@ -11,6 +11,7 @@ import { type SandboxMode } from "../core/canonical-event.js";
 import { checkConfigLimits } from "./config-limits.js";
 import { flattenConfigOverrides } from "./config-overrides.js";
 import {
+  type BackendName,
   configSchema,
   DEFAULT_DIFF_MAX_BYTES,
   DEFAULT_MCP_HOST,
@@ -48,6 +49,8 @@ export interface ResolvedTimeouts {
   idleMs: number;
   /** No codex event this long after the spawn fails the turn; 0 = no bound. */
   firstEventMs: number;
+  /** An app-server with no turn for this long is stopped; 0 = kept until Shutdown. */
+  appServerIdleMs: number;
 }
 
 /** The host-tool bridge settings (config `mcp_host`). */
@@ -66,6 +69,8 @@ export interface ResolvedMcpHost {
 
 /** The config with defaults applied, in the shape the runner uses. */
 export interface ResolvedConfig {
+  /** How turns drive codex. */
+  backend: BackendName;
   /** Operator-given codex path; undefined means PATH, then the bundled package. */
   binary: string | undefined;
   /** Exec-level flags, placed before `resume`. */
@@ -298,6 +303,12 @@ function collectWarnings(raw: RawConfig): ConfigWarning[] {
         "host tool first, with a less clear error",
     });
   }
+  if (raw.backend === "app-server" && (raw.extra_args ?? []).length > 0) {
+    warnings.push({
+      field: "extra_args",
+      message: 'are flags of `codex exec`; backend "app-server" does not use them',
+    });
+  }
   (raw.extra_args ?? []).forEach((arg, index) => {
     if (OWNED_FLAGS.has(arg.split("=")[0] ?? arg)) {
       warnings.push({
@@ -325,8 +336,11 @@ function resolve(
     version_probe_seconds: given.version_probe_seconds ?? DEFAULT_TIMEOUTS.version_probe_seconds,
     idle_seconds: given.idle_seconds ?? DEFAULT_TIMEOUTS.idle_seconds,
     first_event_seconds: given.first_event_seconds ?? DEFAULT_TIMEOUTS.first_event_seconds,
+    app_server_idle_seconds:
+      given.app_server_idle_seconds ?? DEFAULT_TIMEOUTS.app_server_idle_seconds,
   };
   return {
+    backend: raw.backend ?? "exec",
     binary: raw.binary,
     extraArgs: raw.extra_args ?? [],
     supportedModels: raw.supported_models ?? [DEFAULT_MODEL_ID],
@@ -351,6 +365,7 @@ function resolve(
       versionProbeMs: Math.round(timeouts.version_probe_seconds * 1000),
       idleMs: Math.round(timeouts.idle_seconds * 1000),
       firstEventMs: Math.round(timeouts.first_event_seconds * 1000),
+      appServerIdleMs: Math.round(timeouts.app_server_idle_seconds * 1000),
     },
     mcpHost: {
       command: raw.mcp_host?.command,

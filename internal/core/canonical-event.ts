@@ -69,6 +69,10 @@ export type ThreadLostAction = "started_new_thread" | "failed";
 /** How codex recorded a tool call: a response item of either kind, or a code-mode nested call. */
 export type ToolCallKind = "function_call" | "custom_tool_call" | "nested";
 
+/** The streamed pieces of an agent message, of reasoning, and of a command's output. */
+export const DELTA_KINDS = ["text_delta", "reasoning_delta", "command_output_delta"] as const;
+export type DeltaKind = (typeof DELTA_KINDS)[number];
+
 /** One event of a turn. Every turn ends with exactly one `turn_end`. */
 export type CanonicalEvent =
   | {
@@ -86,6 +90,11 @@ export type CanonicalEvent =
     }
   | { kind: "text"; itemId: string; text: string }
   | { kind: "reasoning"; itemId: string; text: string }
+  /**
+   * Streamed pieces of an item while codex writes it (app-server backend only); the whole item
+   * still follows as `text`, `reasoning` or `tool`, and the pieces of one item concatenate to it.
+   */
+  | { kind: DeltaKind; itemId: string; delta: string }
   | { kind: "tool"; itemId: string; phase: ToolPhase; status: string; detail: ToolDetail }
   | { kind: "usage"; turn: Usage; thread: Usage }
   | { kind: "error"; error: TurnError }

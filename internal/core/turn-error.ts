@@ -63,6 +63,11 @@ export const STREAM_ERRORS = {
   ),
   WORKTREE_FAILED: spec(["precondition"], false, "the agent's git worktree could not be prepared"),
   NOT_LOGGED_IN: spec(["auth"], false, "codex has no credentials at all"),
+  BACKEND_UNSUPPORTED: spec(
+    ["precondition"],
+    false,
+    "the configured backend cannot run this turn (app-server: an API key from `openai.api_key_env`)",
+  ),
   AUTH_KEY_MISSING: spec(["auth"], false, "the variable named by `api_key_env` is not set"),
   // The plugin's own bounds and bookkeeping.
   TURN_TIMEOUT: spec(
@@ -128,6 +133,11 @@ export const STREAM_ERRORS = {
     ["internal"],
     false,
     "codex announced a thread id that is not a UUID; nothing was stored",
+  ),
+  APP_SERVER_EXITED: spec(
+    ["internal"],
+    true,
+    "the codex app-server running the turn died or was restarted (crashed turn; the next turn starts a new server)",
   ),
   INTERNAL: spec(["internal"], false, "a bug in the plugin (crashed turn)"),
   // Codex's own errors (internal/codex/error-classifier.ts).

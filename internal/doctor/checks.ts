@@ -17,7 +17,7 @@ import {
 import type { CodexBinaryStatus } from "../codex/binary.js";
 import {
   CODEX_FEATURES,
-  missingCodexFeatures,
+  missingFeaturesFor,
   untestedCodexDiagnostic,
 } from "../codex/codex-capabilities.js";
 import { effectiveCodexHome } from "../codex/codex-home.js";
@@ -42,7 +42,10 @@ export interface CheckResult {
  * The codex line, then a warning for each way this codex differs from a tested one with every
  * feature: an untested (newer) release, a missing feature.
  */
-export function codexChecks(binary: CodexBinaryStatus): CheckResult[] {
+export function codexChecks(
+  binary: CodexBinaryStatus,
+  backend: "exec" | "app-server",
+): CheckResult[] {
   if (!binary.ready) {
     return [
       {
@@ -80,7 +83,7 @@ export function codexChecks(binary: CodexBinaryStatus): CheckResult[] {
       remedy: untested.detail,
     });
   }
-  for (const feature of missingCodexFeatures(binary.version)) {
+  for (const feature of missingFeaturesFor(binary.version, backend)) {
     const info = CODEX_FEATURES[feature];
     results.push({
       name: "codex",

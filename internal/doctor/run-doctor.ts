@@ -97,7 +97,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     probes: new CodexVersionProbes(processes),
   });
   results.push(...(await nodeChecks({ env, current: options.currentNode, processes })));
-  results.push(...codexChecks(binary));
+  results.push(...codexChecks(binary, config.backend));
   const auth = await authStatusFor(config, env);
   results.push(
     authCheck(auth, {

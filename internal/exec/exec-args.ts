@@ -1,7 +1,7 @@
 // Builds the argv for one `codex exec --json` turn. Pure: no I/O, no process state.
 import { type SandboxMode } from "../core/canonical-event.js";
 import { type McpServerRegistration } from "../mcp/mcp-registration.js";
-import { mcpServerOverrides } from "./mcp-server-overrides.js";
+import { mcpServerOverrides } from "../mcp/mcp-server-overrides.js";
 
 export interface ExecArgsOptions {
   sandbox: SandboxMode;

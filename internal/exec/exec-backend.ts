@@ -39,6 +39,7 @@ export interface ExecBackendOptions {
 /** Runs codex as `codex exec --json`. */
 export class ExecBackend implements CodexBackend {
   readonly name = "exec";
+  readonly keepsThreadsLoaded = false;
   readonly #options: ExecBackendOptions;
 
   constructor(options: ExecBackendOptions) {

@@ -46,6 +46,11 @@ export interface MockResponseReply {
   /** Wait this long after the request arrived before sending anything. */
   readonly delayMs?: number;
   /**
+   * Stream slowly: wait this long before each text, reasoning or argument delta (a model writing
+   * one token every so often). The server records when it sent each response's first text delta.
+   */
+  readonly deltaIntervalMs?: number;
+  /**
    * Extra HTTP response headers, e.g. codex's `x-codex-primary-used-percent` family (see
    * rateLimitHeaders in reply-builders.ts), which codex records as the thread's rate limits.
    */

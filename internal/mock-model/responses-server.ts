@@ -38,6 +38,11 @@ export interface ResponsesServer {
   readonly requests: RecordedRequest[];
   /** Errors thrown by the script; each was also answered with an HTTP 400 naming it. */
   readonly scriptErrors: unknown[];
+  /**
+   * When each response's first `response.output_text.delta` was written, in epoch milliseconds
+   * with sub-millisecond precision (performance.timeOrigin + performance.now()), in send order.
+   */
+  readonly firstTextDeltaSentAt: number[];
   /** Resolves once `count` POST /responses requests have arrived (rejects after `timeoutMs`). */
   waitForResponsesRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   /** Stops listening and destroys every open connection, hung ones included. Idempotent. */
@@ -61,6 +66,7 @@ export async function startResponsesServer(
   const host = options.host ?? "127.0.0.1";
   const requests: RecordedRequest[] = [];
   const scriptErrors: unknown[] = [];
+  const firstTextDeltaSentAt: number[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<() => void>();
@@ -141,6 +147,16 @@ export async function startResponsesServer(
         if (reply.delayMs !== undefined && reply.delayMs > 0) {
           await sleep(reply.delayMs);
         }
+        if (reply.deltaIntervalMs !== undefined && reply.deltaIntervalMs > 0) {
+          await sendSlowStream(
+            res,
+            completedStreamEvents(meta, reply.items, reply.usage),
+            reply.deltaIntervalMs,
+            { wait: sleep, onFirstTextDelta: (at) => firstTextDeltaSentAt.push(at) },
+            reply.headers,
+          );
+          return;
+        }
         sendStream(res, completedStreamEvents(meta, reply.items, reply.usage), true, reply.headers);
         return;
       case "response-failed":
@@ -185,6 +201,7 @@ export async function startResponsesServer(
     port,
     requests,
     scriptErrors,
+    firstTextDeltaSentAt,
     waitForResponsesRequests(count: number, timeoutMs = 30_000): Promise<RecordedRequest[]> {
       const matching = (): RecordedRequest[] =>
         requests.filter((r) => r.method === "POST" && r.path === RESPONSES_PATH);
@@ -306,6 +323,33 @@ function sendStream(
   if (end) {
     res.end();
   }
+}
+
+// Writes the events one at a time, waiting `intervalMs` before each delta event; reports when the
+// first text delta went out.
+async function sendSlowStream(
+  res: ServerResponse,
+  events: readonly SseEvent[],
+  intervalMs: number,
+  hooks: { wait: (ms: number) => Promise<void>; onFirstTextDelta: (atMs: number) => void },
+  headers: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  res.writeHead(200, {
+    ...headers,
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+  });
+  let textSent = false;
+  for (const [seq, event] of events.entries()) {
+    if (res.destroyed) return;
+    if (event.type.endsWith(".delta")) await hooks.wait(intervalMs);
+    res.write(formatSseEvent(event, seq));
+    if (!textSent && event.type === "response.output_text.delta") {
+      textSent = true;
+      hooks.onFirstTextDelta(performance.timeOrigin + performance.now());
+    }
+  }
+  res.end();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -156,6 +156,12 @@ function eventBody(event: CanonicalEvent): EventInit {
       return { case: "text", value: { itemId: event.itemId, text: event.text } };
     case "reasoning":
       return { case: "reasoning", value: { itemId: event.itemId, text: event.text } };
+    case "text_delta":
+      return { case: "textDelta", value: { itemId: event.itemId, delta: event.delta } };
+    case "reasoning_delta":
+      return { case: "reasoningDelta", value: { itemId: event.itemId, delta: event.delta } };
+    case "command_output_delta":
+      return { case: "commandOutputDelta", value: { itemId: event.itemId, delta: event.delta } };
     case "tool":
       return {
         case: "tool",

@@ -3,8 +3,9 @@
 // agent's slot, the thread store and usage, the rollout mirror, host tools, bounds and the outcome.
 import type { Logger } from "pino";
 
+import type { CodexFeature } from "../codex/codex-capabilities.js";
 import type { CanonicalEvent, SandboxMode } from "../core/canonical-event.js";
-import type { TurnError } from "../core/turn-error.js";
+import type { StreamErrorCode, TurnError } from "../core/turn-error.js";
 import type { Usage } from "../core/usage.js";
 import type { McpServerRegistration } from "../mcp/mcp-registration.js";
 import type { DriftKind } from "./drift-report.js";
@@ -13,7 +14,12 @@ import type { DriftKind } from "./drift-report.js";
 export interface CodexRun {
   agentId: string;
   /** The codex executable, and the directory of its helper binaries when it has one. */
-  codex: { path: string; helperPathDir?: string | undefined };
+  codex: {
+    path: string;
+    helperPathDir?: string | undefined;
+    /** The gated features this codex has (codex-capabilities.ts); [] when its version is unknown. */
+    features: readonly CodexFeature[];
+  };
   prompt: string;
   /** Where codex runs: the workspace, or its place in the agent's worktree. */
   cwd: string;
@@ -76,6 +82,13 @@ export interface BackendExit {
   fatalMessage: string | undefined;
   /** Codex's last retry notice that no progress followed (e.g. "waiting for network"). */
   retryMessage: string | undefined;
+  /**
+   * The run ended because something outside it broke (the app-server running it died): a crashed
+   * turn with this code, unless codex had reported its end or the plugin had stopped it.
+   */
+  crash?: { code: StreamErrorCode; message: string } | undefined;
+  /** The backend refused the run before codex did anything: a failed turn with this error. */
+  refusal?: TurnError | undefined;
 }
 
 /** The exit of a codex run that never started because the turn was already stopping. */
@@ -116,4 +129,24 @@ export interface CodexBackend {
    * to killing everything it started.
    */
   start(run: CodexRun, signal: AbortSignal): BackendRun;
+  /**
+   * True when the backend keeps threads loaded in codex processes between turns (app-server). Such a
+   * backend frees a thread from its other processes itself before loading it; for a backend that
+   * does not, the engine frees the thread from the warm processes (WarmThreads) before a run
+   * resumes it.
+   */
+  readonly keepsThreadsLoaded: boolean;
+}
+
+/**
+ * The codex processes that may hold a thread between turns (the app-servers, whatever backend is
+ * configured now: a config switched from app-server to exec leaves them running until idle).
+ */
+export interface WarmThreads {
+  /**
+   * Makes sure none of them holds the thread (in memory, or its writer lock): called with the
+   * agent's slot held, before Consume rewrites the rollout, a compaction opens it, or a backend
+   * that keeps nothing loaded resumes it.
+   */
+  releaseThread(threadId: string): Promise<void>;
 }

@@ -22,7 +22,7 @@ export function codexRunOf(parts: CodexRunParts): CodexRun {
   const { plan, setup, binary } = parts;
   return {
     agentId: plan.agentId,
-    codex: { path: binary.path, helperPathDir: binary.helperPathDir },
+    codex: { path: binary.path, helperPathDir: binary.helperPathDir, features: binary.features },
     prompt: plan.prompt,
     cwd: setup.cwd,
     codexHome: plan.codexHomeEnv,

@@ -28,6 +28,8 @@ export interface CompactServiceOptions {
   /** The environment codex inherits. */
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Frees the thread from a codex that keeps it loaded between turns (CodexBackend). */
+  releaseThread?: ((threadId: string) => Promise<void>) | undefined;
 }
 
 /** What CompactThread answers. */
@@ -100,6 +102,8 @@ export class CompactService {
         loaded.record.thread_id,
         binary,
       );
+      // A warm codex app-server (backend "app-server") must not hold the thread meanwhile.
+      await this.#options.releaseThread?.(run.threadId);
       logger.info({ thread_id: run.threadId, model: run.cliModel }, "compaction started");
       const result = await compactor
         .compact({ ...run, logger }, slot.signal)

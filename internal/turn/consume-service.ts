@@ -17,6 +17,8 @@ export interface ConsumeServiceOptions {
   store: ThreadStore;
   logger: Logger;
   clock: Clock;
+  /** Frees the thread from a codex that keeps it loaded between turns (CodexBackend). */
+  releaseThread?: ((threadId: string) => Promise<void>) | undefined;
 }
 
 /** Consume refused because the agent has a turn running (gRPC ABORTED). */
@@ -51,14 +53,16 @@ export class ConsumeService {
         return { rewritten: [], alreadyConsumed: [], notFound: [...new Set(blockIds)] };
       }
       const { record } = loaded;
-      return await this.#threads.run(record.thread_id.toLowerCase(), () =>
-        consumeThread(agentId, record.thread_id, record.rollout, blockIds, {
+      return await this.#threads.run(record.thread_id.toLowerCase(), async () => {
+        // A warm codex app-server holds the thread's writer lock and its history in memory.
+        await this.#options.releaseThread?.(record.thread_id);
+        return consumeThread(agentId, record.thread_id, record.rollout, blockIds, {
           store,
           codexHome,
           logger,
           clock,
-        }),
-      );
+        });
+      });
     } finally {
       slot.release();
     }

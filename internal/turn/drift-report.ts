@@ -12,6 +12,7 @@ export const DRIFT_KINDS = {
   rollout_ordinal_missing: "wrote rollout lines without an ordinal",
   token_count_shape: "recorded token counts or rate limits in a shape",
   mcp_call_id_missing: "called a host tool without _meta.callId",
+  usage_sum_mismatch: "reported per-request usage (app-server `last`) that does not add up to",
 } as const;
 
 export type DriftKind = keyof typeof DRIFT_KINDS;

@@ -21,7 +21,7 @@ import type { ConsumeResult } from "../rollout/consume-thread.js";
 import type { ThreadStore } from "../store/thread-store.js";
 import { rateLimitsOf, type UsageStore } from "../store/usage-store.js";
 import type { AgentSlots, CancelReason } from "./agent-slots.js";
-import type { CodexBackend } from "./codex-backend.js";
+import type { CodexBackend, WarmThreads } from "./codex-backend.js";
 import { CompactService, type CompactThreadResult } from "./compact-service.js";
 import { ConsumeService } from "./consume-service.js";
 import { SideEvents } from "./side-events.js";
@@ -57,6 +57,8 @@ export interface TurnEngineOptions {
   exitGraceMs?: number;
   /** Compacts threads (CompactThread); without one, CompactThread is refused as unsupported. */
   compactor?: ThreadCompactor | undefined;
+  /** The codex processes that may hold a thread between turns (the app-servers). */
+  warmThreads?: WarmThreads | undefined;
 }
 
 /** A turn the host is running. */
@@ -108,12 +110,14 @@ export class TurnEngine {
             binary: options.binary,
             env: options.env,
             logger: options.logger,
+            releaseThread: releaseFrom(options.warmThreads),
           });
     this.#consume = new ConsumeService({
       slots: options.slots,
       store: options.store,
       logger: options.logger,
       clock: options.clock,
+      releaseThread: releaseFrom(options.warmThreads),
     });
   }
 
@@ -295,4 +299,10 @@ async function* logEnd(
     },
     "turn ended",
   );
+}
+
+function releaseFrom(
+  warm: WarmThreads | undefined,
+): ((threadId: string) => Promise<void>) | undefined {
+  return warm === undefined ? undefined : (threadId) => warm.releaseThread(threadId);
 }

@@ -102,6 +102,8 @@ function stopped(stop: StopCause, exit: BackendExit): Outcome {
 // Explains a run that ended without turn.completed or turn.failed and that nobody stopped.
 function diagnose(facts: OutcomeFacts): Outcome {
   const { exit } = facts;
+  if (exit.refusal !== undefined) return failed(exit.refusal, true);
+  if (exit.crash !== undefined) return crashed(exit.crash.code, exit.crash.message);
   if (exit.spawnError !== undefined) {
     return crashed(
       "PROCESS_SPAWN_FAILED",

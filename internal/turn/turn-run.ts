@@ -28,6 +28,7 @@ import {
   isTurnFact,
   NOT_STARTED_EXIT,
   type TurnFact,
+  type WarmThreads,
 } from "./codex-backend.js";
 import { codexRunOf, runLogFields } from "./codex-run.js";
 import { DriftReport } from "./drift-report.js";
@@ -61,6 +62,8 @@ export interface TurnRunDeps {
   exitGraceMs: number;
   /** The turn's logger (with its agent id). */
   logger: Logger;
+  /** The codex processes that may hold a thread between turns (the app-servers). */
+  warmThreads?: WarmThreads | undefined;
 }
 
 /** While codex floods its output, the rollout is read for tool calls at most this often. */
@@ -208,7 +211,12 @@ export class TurnRun {
       return false;
     }
     const run = this.#codexRun();
-    const started = this.#deps.backend.start(run, control.beginRun());
+    const { backend, warmThreads } = this.#deps;
+    if (run.resumeThreadId !== undefined && !backend.keepsThreadsLoaded) {
+      // A warm app-server (the config was switched from that backend) may hold the thread.
+      await warmThreads?.releaseThread(run.resumeThreadId);
+    }
+    const started = backend.start(run, control.beginRun());
     this.#codexStarted = true;
     this.#exited = started.exit;
     let lastPoll = Number.NEGATIVE_INFINITY;

@@ -5,6 +5,8 @@
 //   - plain `codex exec --json` spawned directly: from spawn to codex's exit (codex-exec.ts; the
 //     plugin's turn_end also waits for codex to exit);
 //   - @openai/codex-sdk driving the same binary: thread.run() from call to resolution.
+//   - through the built plugin with backend "app-server" (a second plugin instance): its warm
+//     codex app-server runs each turn, so no codex starts per turn (goal: ≤ 0.5× plain exec).
 // Every turn starts a new thread, so each is the same work. The ratios are of medians and, per
 // round, of the paired runs.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -31,6 +33,8 @@ import { type BenchRow, report, row, runs } from "./report.js";
 const PROMPT = "Say hello to the benchmark.";
 const REPLY = "Hello, benchmark. Nothing to do here.";
 const GOAL_RATIO = 1.03;
+// The app-server backend's goal against plain exec on an instantly answering mock (issue 14).
+const APP_SERVER_GOAL_RATIO = 0.5;
 // A second, shorter phase with the mock answering after this long, as a real model would: the
 // plugin's cost per turn is fixed, so its share shrinks as turns get longer.
 const SLOW_MODEL_MS = 2000;
@@ -62,6 +66,11 @@ async function main(): Promise<void> {
   const overrides = mockProviderOverrides(server.url);
   const plugin = await launchBenchPlugin(root);
   const client = plugin.createClient(ProviderPlugin);
+  await mkdir(join(root, "as"));
+  const asPlugin = await launchBenchPlugin(join(root, "as"));
+  const asClient = asPlugin.createClient(ProviderPlugin);
+  const asHome = join(root, "home-app-server");
+  await mkdir(asHome);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !/API_KEY|ACCESS_TOKEN|^OPENAI_|^PLUGIN_/.test(key))
@@ -86,30 +95,44 @@ async function main(): Promise<void> {
       ),
     });
 
+    await asClient.configure({
+      configJson: new TextEncoder().encode(
+        JSON.stringify({
+          backend: "app-server",
+          binary: codex.path,
+          state_dir: join(root, "state-app-server"),
+          codex_home: asHome,
+          config_overrides: overrides,
+        }),
+      ),
+    });
+
     let turnNumber = 0;
-    const viaPlugin = async (): Promise<number> => {
-      turnNumber += 1;
-      const started = performance.now();
-      let outcome: TurnEnd_Outcome | undefined;
-      let text = "";
-      for await (const event of streamTurn(client, {
-        agent: { agentId: `p2-${turnNumber}`, workspace: dirs.workspace },
-        conversation: [{ role: Message_Role.USER, text: PROMPT }],
-      })) {
-        if (event.event.case === "text") text = event.event.value.text;
-        if (event.event.case === "turnEnd") {
-          outcome = event.event.value.outcome;
-          if (outcome !== TurnEnd_Outcome.COMPLETED) {
-            throw new Error(
-              `plugin turn ${TurnEnd_Outcome[outcome]}: ${event.event.value.message}`,
-            );
+    const viaPlugin =
+      (target = client) =>
+      async (): Promise<number> => {
+        turnNumber += 1;
+        const started = performance.now();
+        let outcome: TurnEnd_Outcome | undefined;
+        let text = "";
+        for await (const event of streamTurn(target, {
+          agent: { agentId: `p2-${turnNumber}`, workspace: dirs.workspace },
+          conversation: [{ role: Message_Role.USER, text: PROMPT }],
+        })) {
+          if (event.event.case === "text") text = event.event.value.text;
+          if (event.event.case === "turnEnd") {
+            outcome = event.event.value.outcome;
+            if (outcome !== TurnEnd_Outcome.COMPLETED) {
+              throw new Error(
+                `plugin turn ${TurnEnd_Outcome[outcome]}: ${event.event.value.message}`,
+              );
+            }
           }
         }
-      }
-      const ms = performance.now() - started;
-      if (outcome === undefined || text !== REPLY) throw new Error(`plugin turn: got "${text}"`);
-      return ms;
-    };
+        const ms = performance.now() - started;
+        if (outcome === undefined || text !== REPLY) throw new Error(`plugin turn: got "${text}"`);
+        return ms;
+      };
     const plain = async (): Promise<number> => {
       const run = await plainCodexExec({
         binary: codex.path,
@@ -137,16 +160,20 @@ async function main(): Promise<void> {
       return ms;
     };
 
-    // One warm-up turn each: the first codex start pays for cold caches.
-    await viaPlugin();
+    const viaExecPlugin = viaPlugin(client);
+    const viaAppServer = viaPlugin(asClient);
+    // One warm-up turn each: the first codex start pays for cold caches (and starts the server).
+    await viaExecPlugin();
+    await viaAppServer();
     await plain();
     await viaSdk();
 
     const measure = async (rounds: number) => {
       const variants = [
-        { run: viaPlugin, ms: [] as number[] },
+        { run: viaExecPlugin, ms: [] as number[] },
         { run: plain, ms: [] as number[] },
         { run: viaSdk, ms: [] as number[] },
+        { run: viaAppServer, ms: [] as number[] },
       ];
       for (let round = 0; round < rounds; round += 1) {
         for (let i = 0; i < variants.length; i += 1) {
@@ -154,16 +181,16 @@ async function main(): Promise<void> {
           variant?.ms.push(await variant.run());
         }
       }
-      return variants.map((v) => v.ms) as [number[], number[], number[]];
+      return variants.map((v) => v.ms) as [number[], number[], number[], number[]];
     };
     const paired = (a: number[], b: number[]) => a.map((value, index) => value / (b[index] ?? NaN));
 
     const rounds = runs(12);
     const loadBefore = loadAverage();
-    const [viaPluginMs, plainMs, sdkMs] = await measure(rounds);
+    const [viaPluginMs, plainMs, sdkMs, appServerMs] = await measure(rounds);
     modelDelayMs = SLOW_MODEL_MS;
     const slowRounds = Math.max(3, Math.round(rounds / 2));
-    const [slowPluginMs, slowPlainMs] = await measure(slowRounds);
+    const [slowPluginMs, slowPlainMs, , slowAppServerMs] = await measure(slowRounds);
     const ratioOfMedians = median(viaPluginMs) / median(plainMs);
     const rows: BenchRow[] = [
       row("turn through the plugin (RunTurn → turn_end)", "ms", viaPluginMs),
@@ -178,6 +205,17 @@ async function main(): Promise<void> {
       row("plugin − plain codex, difference of medians", "ms", [
         median(viaPluginMs) - median(plainMs),
       ]),
+      row("backend app-server: turn through the plugin (RunTurn → turn_end)", "ms", appServerMs),
+      row("backend app-server / plain codex, per round", "ratio", paired(appServerMs, plainMs)),
+      row(
+        "backend app-server / plain codex, ratio of medians",
+        "ratio",
+        [median(appServerMs) / median(plainMs)],
+        { goal: { op: "<=", value: APP_SERVER_GOAL_RATIO } },
+      ),
+      row("backend app-server / backend exec, ratio of medians", "ratio", [
+        median(appServerMs) / median(viaPluginMs),
+      ]),
       row(
         `model answering after ${SLOW_MODEL_MS} ms: plugin / plain, per round`,
         "ratio",
@@ -185,6 +223,9 @@ async function main(): Promise<void> {
       ),
       row(`model answering after ${SLOW_MODEL_MS} ms: plugin − plain, medians`, "ms", [
         median(slowPluginMs) - median(slowPlainMs),
+      ]),
+      row(`model answering after ${SLOW_MODEL_MS} ms: app-server − plain, medians`, "ms", [
+        median(slowAppServerMs) - median(slowPlainMs),
       ]),
     ];
     report({
@@ -201,7 +242,9 @@ async function main(): Promise<void> {
     });
   } finally {
     client.close();
+    asClient.close();
     await plugin.kill();
+    await asPlugin.kill();
     await server.close();
     await rm(root, { recursive: true, force: true });
   }

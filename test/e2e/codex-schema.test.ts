@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { compareVersions, TESTED_CODEX_VERSIONS } from "../../internal/codex/codex-version.js";
-import { mcpServerOverrides } from "../../internal/exec/mcp-server-overrides.js";
+import { mcpServerOverrides } from "../../internal/mcp/mcp-server-overrides.js";
 import { toConfigArgs } from "../../internal/mock-model/config-override-args.js";
 import type { MockReply } from "../../internal/mock-model/mock-reply.js";
 import type { RecordedRequest } from "../../internal/mock-model/recorded-request.js";

@@ -243,7 +243,7 @@ describe.skipIf(!codex.found)("plexum-dev-host run, through the built plugin and
     const lines = run.stdout.trimEnd().split("\n");
     const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     // Configure warns once per feature an older codex lacks (none for the pin).
-    const warnings = codexVersionDiagnostics(codexUnderTest()?.version ?? "").map(
+    const warnings = codexVersionDiagnostics(codexUnderTest()?.version ?? "", "exec").map(
       () => "diagnostic",
     );
     expect(objects.map((o) => o.type).filter((t) => t !== "event")).toEqual([

@@ -41,7 +41,7 @@ import { launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { codexShows } from "../helpers/codex-behaviour.js";
 import { findCodexBinary, requireCodexUnderTest } from "../helpers/codex-bin.js";
-import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 // Keeps codex offline apart from the mock (docs/codex-0.169.0-observed.md §0).
 const OFFLINE = {
@@ -110,8 +110,16 @@ function usageOf(usage: Usage | undefined) {
   };
 }
 
+async function parentOf(pid: string): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 // The codex process of this harness's workspace, as /proc shows it.
-async function codexProcessOf(workspace: string): Promise<{ pid: number; argv: string[] }> {
+async function codexProcessOf(
+  workspace: string,
+  pluginPid?: number,
+): Promise<{ pid: number; argv: string[] }> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     for (const entry of await readdir("/proc")) {
@@ -119,6 +127,10 @@ async function codexProcessOf(workspace: string): Promise<{ pid: number; argv: s
       try {
         const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0");
         if (argv.includes("exec") && argv.includes("--json") && argv.includes(workspace)) {
+          return { pid: Number(entry), argv };
+        }
+        // The app-server backend's server: the plugin's `codex app-server` child.
+        if (ON_APP_SERVER && argv[1] === "app-server" && (await parentOf(entry)) === pluginPid) {
           return { pid: Number(entry), argv };
         }
       } catch {
@@ -176,7 +188,7 @@ describe("custom endpoint: the key travels only in codex's environment", () => {
     const h = harness;
     const turn = h.turn({ agentId: "endpoint-agent", prompt: "show me your environment" });
     await h.server?.waitForResponsesRequests(1, 15_000);
-    const codex = await codexProcessOf(h.workspace);
+    const codex = await codexProcessOf(h.workspace, h.plugin.process.pid);
     const environ = (await readFile(`/proc/${codex.pid}/environ`, "utf8")).split("\0");
     const { end, events } = await turn;
 
@@ -442,6 +454,13 @@ describe("auth modes", () => {
     });
     expect((await h.client.getInfo({})).auth).toMatchObject({ mode: "api_key", ready: true });
     const { end } = await h.turn({ agentId: "api-key", prompt: "hi" });
+    if (ON_APP_SERVER) {
+      // codex reads CODEX_API_KEY in exec only: app-server would go to the model without the key.
+      expect(end.outcome, end.message).toBe(TurnEnd_Outcome.FAILED);
+      expect(end.error).toMatchObject({ code: "BACKEND_UNSUPPORTED", retryable: false });
+      expect(responsesRequests(h)).toHaveLength(0);
+      return;
+    }
     expect(end.outcome, end.message).toBe(TurnEnd_Outcome.COMPLETED);
     const [request] = responsesRequests(h);
     expect(request?.headers["authorization"]).toBe("Bearer sk-operator-openai-0001");
@@ -509,7 +528,11 @@ describe("auth modes", () => {
     expect(betaRequest?.headers["authorization"]).toBe("Bearer sk-rotated-two-0002");
     expect(alphaRequest?.headers["authorization"]).toBe("Bearer sk-rotated-two-0002");
     expect(betaRequest?.body?.["model"]).toBe("model-v2");
-    expect(alphaRequest?.body?.["model"]).toBe("model-v2");
+    // A resumed app-server thread keeps the model it recorded (codex's thread/resume); exec takes
+    // config.toml's. The plugin passes a model on every turn only when one is configured.
+    expect(alphaRequest?.body?.["model"]).toBe(
+      ON_APP_SERVER ? "model-from-operator-config" : "model-v2",
+    );
     expect(homeOf("beta")).not.toBe(alpha);
   });
 });

@@ -39,7 +39,7 @@ import {
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { mcpResultText } from "../helpers/codex-behaviour.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
-import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 import { createTempDirs } from "../helpers/temp-dirs.js";
 
 const codex = findCodexBinary();
@@ -200,6 +200,29 @@ async function bridgeProcesses(agentId: string): Promise<number[]> {
       if (!argv.includes("mcp-host")) continue;
       const env = (await readFile(`/proc/${entry}/environ`, "utf8")).split("\0");
       if (env.includes(`PLEXUM_MCP_AGENT_ID=${agentId}`)) found.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+// The parent pid of a process (field 4 of /proc/<pid>/stat, after the parenthesised name).
+async function parentOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+// Live `codex app-server` processes of this CODEX_HOME.
+async function appServers(codexHome: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0");
+      if (argv[1] !== "app-server") continue;
+      const env = (await readFile(`/proc/${entry}/environ`, "utf8")).split("\0");
+      if (env.includes(`CODEX_HOME=${codexHome}`)) found.push(Number(entry));
     } catch {
       // Gone while we looked.
     }
@@ -470,8 +493,12 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
       config: { supported_models: [MODEL] },
     }));
     const hostLog: string[] = [];
+    // Which process started each agent's bridge: with app-server, the one server of the CODEX_HOME.
+    const bridgeParents = new Map<string, number[]>();
     const answerAfter = (agent: string) => async (call: HostToolCall) => {
       hostLog.push(`${agent}:${call.toolName}`);
+      const bridges = await bridgeProcesses(agent);
+      bridgeParents.set(agent, await Promise.all(bridges.map(parentOf)));
       // Both calls are in flight at the same time.
       await sleep(300);
       return { text: `${agent} result for ${call.toolName}` };
@@ -520,6 +547,15 @@ describe.skipIf(!codex.found)("host tools through mcp-host with the real codex",
     expect(outputs.some((o) => o.includes("alpha result for alpha_tool"))).toBe(true);
     expect(outputs.some((o) => o.includes("beta result for beta_tool"))).toBe(true);
     expect(outputs.every((o) => !(o.includes("alpha") && o.includes("beta")))).toBe(true);
+
+    if (ON_APP_SERVER) {
+      // One server for the CODEX_HOME: each thread carries its own agent's bridge (thread config),
+      // so the bridges are not part of the server's key.
+      const servers = await appServers(h.codexHome);
+      expect(servers).toHaveLength(1);
+      expect(bridgeParents.get("alpha")).toEqual(servers);
+      expect(bridgeParents.get("beta")).toEqual(servers);
+    }
   });
 
   it("cancelling the turn while a host call is pending answers the bridge, which then exits", async () => {

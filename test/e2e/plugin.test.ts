@@ -38,7 +38,7 @@ import {
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { codexUnderTest } from "../helpers/codex-bin.js";
-import { eventsOf, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
 
 let harness: PluginHarness | undefined;
 
@@ -191,7 +191,7 @@ describe("Configure", () => {
     expect(info.capabilities.filter((name) => name.startsWith("codex."))).toEqual(
       codexCapabilityNames(codexFeatures(codex.version)),
     );
-    const expected = codexVersionDiagnostics(codex.version);
+    const expected = codexVersionDiagnostics(codex.version, ON_APP_SERVER ? "app-server" : "exec");
     expect(response.diagnostics.filter((diagnostic) => diagnostic.field === "binary")).toEqual(
       expected.map((diagnostic) =>
         expect.objectContaining({

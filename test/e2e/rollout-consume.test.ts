@@ -22,7 +22,12 @@ import { CONSUMED_MARKER } from "../../internal/rollout/consume-rollout.js";
 import { zstdCompress } from "../../internal/rollout/zstd.js";
 import { TurnEnd_Outcome, type TurnEvent } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { findCodexBinary } from "../helpers/codex-bin.js";
-import { eventsOf, PluginHarness, type TurnResult } from "../helpers/plugin-harness.js";
+import {
+  eventsOf,
+  ON_APP_SERVER,
+  PluginHarness,
+  type TurnResult,
+} from "../helpers/plugin-harness.js";
 
 const codex = findCodexBinary();
 
@@ -306,30 +311,34 @@ describe.skipIf(!codex.found)("rollout mirror and Consume with the real codex", 
     expect(body).not.toContain(SHELL_OUTPUT);
   });
 
-  it("reports a missing rollout as a typed error: an event in a turn, NOT_FOUND from Consume", async () => {
-    // --ephemeral: codex completes the turn without writing a rollout.
-    harness = await PluginHarness.start({
-      script: [textReply("one"), textReply("two")],
-      config: { extra_args: ["--ephemeral"] },
-    });
-    const ephemeral = await harness.turn({ agentId: "ephemeral-agent", prompt: "first" });
-    expectCompleted(ephemeral);
-    expect(eventsOf(ephemeral.events, "error")).toEqual([
-      expect.objectContaining({ code: "ROLLOUT_NOT_FOUND", retryable: false }),
-    ]);
+  // --ephemeral is a flag of `codex exec` (extra_args), which the app-server backend does not run.
+  it.skipIf(ON_APP_SERVER)(
+    "reports a missing rollout as a typed error: an event in a turn, NOT_FOUND from Consume",
+    async () => {
+      // --ephemeral: codex completes the turn without writing a rollout.
+      harness = await PluginHarness.start({
+        script: [textReply("one"), textReply("two")],
+        config: { extra_args: ["--ephemeral"] },
+      });
+      const ephemeral = await harness.turn({ agentId: "ephemeral-agent", prompt: "first" });
+      expectCompleted(ephemeral);
+      expect(eventsOf(ephemeral.events, "error")).toEqual([
+        expect.objectContaining({ code: "ROLLOUT_NOT_FOUND", retryable: false }),
+      ]);
 
-    await harness.configure({
-      state_dir: harness.stateDir,
-      codex_home: harness.codexHome,
-      config_overrides: mockProviderOverrides(harness.server!.url),
-    });
-    const agentId = "missing-agent";
-    expectCompleted(await harness.turn({ agentId, prompt: "second" }));
-    await rm(await onlyRollout(harness));
-    const refused = await harness.client
-      .consume({ agentId, blockIds: ["x"] })
-      .then(() => undefined, grpcError);
-    expect(refused?.code).toBe(GrpcStatus.NOT_FOUND);
-    expect(refused?.details).toContain("ROLLOUT_NOT_FOUND");
-  });
+      await harness.configure({
+        state_dir: harness.stateDir,
+        codex_home: harness.codexHome,
+        config_overrides: mockProviderOverrides(harness.server!.url),
+      });
+      const agentId = "missing-agent";
+      expectCompleted(await harness.turn({ agentId, prompt: "second" }));
+      await rm(await onlyRollout(harness));
+      const refused = await harness.client
+        .consume({ agentId, blockIds: ["x"] })
+        .then(() => undefined, grpcError);
+      expect(refused?.code).toBe(GrpcStatus.NOT_FOUND);
+      expect(refused?.details).toContain("ROLLOUT_NOT_FOUND");
+    },
+  );
 });

@@ -25,7 +25,7 @@ import {
   type TurnEvent,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import { codexShows } from "../helpers/codex-behaviour.js";
-import { eventsOf, PluginHarness } from "../helpers/plugin-harness.js";
+import { eventsOf, ON_APP_SERVER, PluginHarness } from "../helpers/plugin-harness.js";
 
 // Two distinct 2×2 PNGs (red/green and blue/white).
 const PNG_A = Buffer.from(
@@ -230,8 +230,10 @@ describe("sandbox policy", () => {
     expect(commandOutputs(second.events).join("\n")).toContain("Read-only file system");
     expect(existsSync(join(outside, "t2"))).toBe(false);
     const resumed = turnMetadata(requestsOf("sbx")[2]);
+    // A warm app-server still has the thread loaded: codex does not resume it, it goes on.
+    const warm = ON_APP_SERVER ? "new" : "cold_resume";
     expect(resumed["history_initialization"]).toBe(
-      codexShows("turn_metadata_history_initialization") ? "cold_resume" : undefined,
+      codexShows("turn_metadata_history_initialization") ? warm : undefined,
     );
     expect(resumed["sandbox_mode"]).toBe("read-only");
 

@@ -29,6 +29,17 @@ import { type LaunchedPlugin, launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { codexUnderTest } from "./codex-bin.js";
 
+/**
+ * The backend the end-to-end suite runs: `exec` (default) or `app-server`, from
+ * PLEXUM_E2E_BACKEND. Every Configure that does not name a backend gets this one, so the same test
+ * files run against either.
+ */
+export const E2E_BACKEND: "exec" | "app-server" =
+  process.env["PLEXUM_E2E_BACKEND"] === "app-server" ? "app-server" : "exec";
+
+/** For `it.skipIf(...)` of tests that are about `codex exec` itself (argv, exit codes, stderr). */
+export const ON_APP_SERVER = E2E_BACKEND === "app-server";
+
 /** The built plugin executable; e2e tests need `npm run build` first (npm test does it). */
 export const PLUGIN_PATH = resolve("dist/plexum-openai-provider-plugin");
 
@@ -132,8 +143,9 @@ export class PluginHarness {
   async configure(config: unknown) {
     const own = typeof config === "object" && config !== null && "binary" in config;
     const codex = own ? undefined : codexUnderTest();
-    const sent =
-      own || codex === undefined ? config : { binary: codex.path, ...(config as object) };
+    const sent = withBackend(
+      own || codex === undefined ? config : { binary: codex.path, ...(config as object) },
+    );
     const response = await this.client.configure({
       configJson: new TextEncoder().encode(JSON.stringify(sent)),
     });
@@ -206,4 +218,11 @@ export function eventsOf<C extends EventCase>(
     if (event.case === kind) values.push(event.value as EventValue<C>);
   }
   return values;
+}
+
+// The suite's backend, unless the config names one (or is not an object: a test of bad input).
+function withBackend(config: unknown): unknown {
+  if (E2E_BACKEND === "exec") return config;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) return config;
+  return "backend" in config ? config : { backend: E2E_BACKEND, ...config };
 }

@@ -28,6 +28,15 @@ afterEach(async () => {
 });
 
 describe("CodexProviderCore", () => {
+  it("names its backend in GetInfo's capabilities", async () => {
+    expect((await core.info()).capabilities).toContain("backend.exec");
+    expect((await core.info()).capabilities).not.toContain("text_deltas");
+    await core.configure({ ...config, backend: "app-server" });
+    const capabilities = (await core.info()).capabilities;
+    expect(capabilities).toEqual(expect.arrayContaining(["backend.app-server", "text_deltas"]));
+    expect(capabilities).not.toContain("backend.exec");
+  });
+
   it("accepts a codex newer than the newest verified, with a Configure warning that it is untested", async () => {
     const outcome = await core.configure({ ...config, binary: fakeCodex("fake-codex-future.mjs") });
     expect(outcome.codex).toMatchObject({ ready: true, version: "0.999.0" });

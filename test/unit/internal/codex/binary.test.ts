@@ -96,6 +96,7 @@ describe("resolveCodexBinary", () => {
     expect(status.features).not.toContain("mcp_text_results");
     expect(status.notes).toEqual([
       expect.stringMatching(/^codex 0\.150\.0 has no mcp_text_results/),
+      expect.stringMatching(/^codex 0\.150\.0 has no app_server_turns/),
     ]);
 
     const pinned = await resolveCodexBinary({

@@ -22,11 +22,12 @@ import {
 const ALL = Object.keys(CODEX_FEATURES);
 
 describe("codex features by version", () => {
-  it("gives the minimum everything but the MCP text results, which arrived in 0.151.0", () => {
+  it("gives the minimum everything but the MCP text results (0.151.0) and app-server turns (0.169.0)", () => {
     expect(MIN_CODEX_VERSION).toBe("0.148.0");
-    expect(missingCodexFeatures("0.148.0")).toEqual(["mcp_text_results"]);
-    expect(missingCodexFeatures("0.150.0")).toEqual(["mcp_text_results"]);
-    expect(missingCodexFeatures("0.151.0")).toEqual([]);
+    expect(missingCodexFeatures("0.148.0")).toEqual(["mcp_text_results", "app_server_turns"]);
+    expect(missingCodexFeatures("0.150.0")).toEqual(["mcp_text_results", "app_server_turns"]);
+    expect(missingCodexFeatures("0.151.0")).toEqual(["app_server_turns"]);
+    expect(missingCodexFeatures("0.169.0")).toEqual([]);
     expect(codexFeatures("0.169.0")).toEqual(ALL);
     expect(codexFeatures("0.171.0")).toEqual(ALL);
   });
@@ -37,6 +38,7 @@ describe("codex features by version", () => {
       "rollout_item_events",
       "mcp_call_ids",
       "mcp_text_results",
+      "app_server_turns",
     ]);
     expect(missingCodexFeatures("0.142.0")).toContain("usage_cache_write");
     expect(codexFeatures("0.142.0")).toEqual(["resume_images", "resume_zst"]);
@@ -44,7 +46,10 @@ describe("codex features by version", () => {
   });
 
   it("counts a prerelease as older than its release", () => {
-    expect(missingCodexFeatures("0.151.0-alpha.1")).toEqual(["mcp_text_results"]);
+    expect(missingCodexFeatures("0.151.0-alpha.1")).toEqual([
+      "mcp_text_results",
+      "app_server_turns",
+    ]);
   });
 
   it("records for each feature a release without it before the first with it", () => {
@@ -62,18 +67,27 @@ describe("codex features by version", () => {
 describe("what the plugin says about a codex", () => {
   it("says nothing about a tested release with every feature", () => {
     expect(missingFeatureNotes("0.169.0")).toEqual([]);
-    expect(codexVersionDiagnostics("0.169.0")).toEqual([]);
-    expect(codexVersionDiagnostics(NEWEST_VERIFIED_CODEX_VERSION)).toEqual([]);
+    for (const backend of ["exec", "app-server"] as const) {
+      expect(codexVersionDiagnostics("0.169.0", backend)).toEqual([]);
+      expect(codexVersionDiagnostics(NEWEST_VERIFIED_CODEX_VERSION, backend)).toEqual([]);
+    }
   });
 
   it("says what works differently without a feature, and from which release it works", () => {
-    expect(missingFeatureNotes("0.150.0")).toEqual([
+    const notes = missingFeatureNotes("0.150.0");
+    expect(notes).toEqual([
       "codex 0.150.0 has no mcp_text_results (codex 0.151.0 or newer passes an MCP tool's text " +
         "result to the model as text): host tool results reach the model as a JSON-encoded MCP " +
         'content array (`[{"type":"text","text":…}]`) instead of the text',
+      expect.stringMatching(/^codex 0\.150\.0 has no app_server_turns \(codex 0\.169\.0 or newer/),
     ]);
-    expect(codexVersionDiagnostics("0.150.0")).toEqual([
-      expect.objectContaining({ field: "binary", summary: missingFeatureNotes("0.150.0")[0] }),
+    // The app-server feature is warned about only where that backend is configured.
+    expect(codexVersionDiagnostics("0.150.0", "exec")).toEqual([
+      expect.objectContaining({ field: "binary", summary: notes[0] }),
+    ]);
+    expect(codexVersionDiagnostics("0.150.0", "app-server")).toEqual([
+      expect.objectContaining({ field: "binary", summary: notes[0] }),
+      expect.objectContaining({ field: "binary", summary: notes[1] }),
     ]);
   });
 
@@ -92,7 +106,7 @@ describe("what the plugin says about a codex", () => {
         "(npm i -g @openai/codex@0.171.0) and report the difference",
       field: "binary",
     });
-    expect(codexVersionDiagnostics("0.172.0")).toEqual([diagnostic]);
+    expect(codexVersionDiagnostics("0.172.0", "exec")).toEqual([diagnostic]);
   });
 });
 

@@ -32,6 +32,7 @@ describe("parseConfig", () => {
     const { config, warnings } = parseConfig({}, { env, homeDir: "/home/op" });
     expect(warnings).toEqual([]);
     expect(config).toEqual({
+      backend: "exec",
       binary: undefined,
       extraArgs: [],
       supportedModels: ["codex"],
@@ -55,6 +56,7 @@ describe("parseConfig", () => {
         versionProbeMs: 10_000,
         idleMs: 900_000,
         firstEventMs: 120_000,
+        appServerIdleMs: 600_000,
       },
       threadLostPolicy: "new_thread",
       mcpHost: {
@@ -77,6 +79,7 @@ describe("parseConfig", () => {
   it("resolves a full valid config", () => {
     const { config } = parseConfig(
       {
+        backend: "app-server",
         binary: "/opt/codex/bin/codex",
         extra_args: ["--enable", "foo"],
         supported_models: ["codex", "qwen"],
@@ -95,12 +98,14 @@ describe("parseConfig", () => {
           version_probe_seconds: 3,
           idle_seconds: 0,
           first_event_seconds: 30,
+          app_server_idle_seconds: 60,
         },
         thread_lost_policy: "fail",
       },
       { env, homeDir: "/home/op" },
     );
     expect(config.binary).toBe("/opt/codex/bin/codex");
+    expect(config.backend).toBe("app-server");
     expect(config.extraArgs).toEqual(["--enable", "foo"]);
     expect(config.modelArgs).toEqual({ qwen: "qwen3-coder" });
     expect(config.stateDir).toBe("/srv/state");
@@ -117,6 +122,7 @@ describe("parseConfig", () => {
       versionProbeMs: 3000,
       idleMs: 0,
       firstEventMs: 30_000,
+      appServerIdleMs: 60_000,
     });
     expect(config.threadLostPolicy).toBe("fail");
   });

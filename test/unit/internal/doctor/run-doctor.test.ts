@@ -184,7 +184,7 @@ describe("codexChecks", () => {
   });
 
   it("is one OK line for a tested codex with every feature", () => {
-    expect(codexChecks(ready("0.169.0"))).toEqual([
+    expect(codexChecks(ready("0.169.0"), "exec")).toEqual([
       {
         name: "codex",
         status: "ok",
@@ -195,7 +195,7 @@ describe("codexChecks", () => {
   });
 
   it("warns about each missing feature, saying what works differently and what to do", () => {
-    const [ok, ...warnings] = codexChecks(ready("0.150.0"));
+    const [ok, ...warnings] = codexChecks(ready("0.150.0"), "exec");
     expect(ok?.status).toBe("ok");
     expect(warnings).toEqual([
       {
@@ -208,8 +208,16 @@ describe("codexChecks", () => {
     ]);
   });
 
+  it("warns about the app-server backend's codex only where that backend is configured", () => {
+    const [, ...warnings] = codexChecks(ready("0.150.0"), "app-server");
+    expect(warnings.map((warning) => warning.detail)).toEqual([
+      expect.stringMatching(/^no mcp_text_results/),
+      expect.stringMatching(/^no app_server_turns: backend "app-server" refuses every turn/),
+    ]);
+  });
+
   it("warns that a codex newer than the newest tested one is untested", () => {
-    const [ok, warning, ...rest] = codexChecks(ready("0.172.0"));
+    const [ok, warning, ...rest] = codexChecks(ready("0.172.0"), "exec");
     expect(ok?.status).toBe("ok");
     expect(warning).toMatchObject({ status: "warn", detail: expect.stringContaining("untested") });
     expect(rest).toEqual([]);
@@ -217,7 +225,10 @@ describe("codexChecks", () => {
 
   it("fails for a codex that is not ready, with its reason as the remedy", () => {
     expect(
-      codexChecks({ ...ready("0.100.0"), ready: false, degradedReason: "too old: upgrade" }),
+      codexChecks(
+        { ...ready("0.100.0"), ready: false, degradedReason: "too old: upgrade" },
+        "exec",
+      ),
     ).toEqual([
       {
         name: "codex",

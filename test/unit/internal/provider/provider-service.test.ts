@@ -45,6 +45,7 @@ const EXIT: BackendExit = {
 // Yields one text, then breaks.
 const brokenBackend: CodexBackend = {
   name: "broken",
+  keepsThreadsLoaded: false,
   start: () => ({
     batches: (async function* () {
       yield { events: [{ kind: "text", itemId: "item_0", text: "partial" }], caughtUp: true };

@@ -22,6 +22,7 @@ import type {
   BackendEvent,
   BackendExit,
   CodexBackend,
+  WarmThreads,
 } from "../../../../internal/turn/codex-backend.js";
 import { type ActiveTurn, TurnEngine } from "../../../../internal/turn/turn-engine.js";
 import type { TurnRequest } from "../../../../internal/turn/turn-request.js";
@@ -38,6 +39,7 @@ function scripted(
 ): CodexBackend {
   return {
     name: "scripted",
+    keepsThreadsLoaded: false,
     start: (_run, signal) => {
       let done!: () => void;
       const finished = new Promise<void>((resolve) => {
@@ -86,7 +88,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function engine(backend: CodexBackend): TurnEngine {
+function engine(backend: CodexBackend, warmThreads?: WarmThreads): TurnEngine {
   const { config } = parseConfig(
     { state_dir: join(root, "state"), codex_home: root },
     { env: {}, homeDir: root },
@@ -112,6 +114,7 @@ function engine(backend: CodexBackend): TurnEngine {
     processes,
     selfCommand: "/opt/plugin/plexum-openai-provider-plugin",
     checkAuth: false,
+    warmThreads,
   });
 }
 
@@ -216,6 +219,7 @@ describe("TurnEngine and codex output it does not understand", () => {
     ]);
     const recording: CodexBackend = {
       name: "recording",
+      keepsThreadsLoaded: false,
       start: (run, signal) => {
         resumed = run.resumeThreadId;
         return backend.start(run, signal);
@@ -227,6 +231,37 @@ describe("TurnEngine and codex output it does not understand", () => {
       events.some((event) => event.kind === "notice" && event.message.includes("not-a-thread")),
     ).toBe(true);
     expect(endOf(events)).toMatchObject({ outcome: "completed", threadId: THREAD });
+  });
+});
+
+describe("TurnEngine and threads held by warm codex processes", () => {
+  it("frees a stored thread from them before a backend that keeps nothing loaded resumes it", async () => {
+    await store.save(AGENT, { thread_id: THREAD, usage_baseline: emptyUsage(), confirmed: true });
+    const order: string[] = [];
+    const warm: WarmThreads = {
+      releaseThread: (threadId) => {
+        order.push(`release ${threadId}`);
+        return Promise.resolve();
+      },
+    };
+    const turn = (keepsThreadsLoaded: boolean): CodexBackend => {
+      const inner = scripted([[{ kind: "turn_completed", usage: emptyUsage() }]]);
+      return {
+        name: "recording",
+        keepsThreadsLoaded,
+        start: (run, signal) => {
+          order.push(`start ${run.resumeThreadId ?? "new"}`);
+          return inner.start(run, signal);
+        },
+      };
+    };
+    const first = await collect(await engine(turn(false), warm).startTurn(request()));
+    expect(endOf(first)).toMatchObject({ outcome: "completed" });
+    expect(order).toEqual([`release ${THREAD}`, `start ${THREAD}`]);
+    // A backend that keeps threads loaded frees them from its other processes itself.
+    order.length = 0;
+    await collect(await engine(turn(true), warm).startTurn(request()));
+    expect(order).toEqual([`start ${THREAD}`]);
   });
 });
 

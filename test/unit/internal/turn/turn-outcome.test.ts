@@ -151,6 +151,37 @@ const ROWS: Row[] = [
       message: "codex exited with code 3; stderr: panic: boom",
     },
   ],
+  [
+    "the app-server running the turn died",
+    {
+      exit: exit({
+        exitCode: undefined,
+        crash: { code: "APP_SERVER_EXITED", message: "codex app-server exited (signal SIGKILL)" },
+      }),
+    },
+    { outcome: "crashed", code: "APP_SERVER_EXITED", announceError: true },
+  ],
+  [
+    "the app-server died, but codex had completed the turn",
+    {
+      completed: true,
+      exit: exit({ crash: { code: "APP_SERVER_EXITED", message: "gone" } }),
+    },
+    { outcome: "completed" },
+  ],
+  [
+    "the app-server died while the host cancelled: cancelled",
+    {
+      stop: { kind: "cancelled", message: "turn cancelled: bye" },
+      exit: exit({ crash: { code: "APP_SERVER_EXITED", message: "gone" } }),
+    },
+    { outcome: "cancelled" },
+  ],
+  [
+    "the backend refused the run",
+    { exit: exit({ refusal: turnError("BACKEND_UNSUPPORTED", "no CODEX_API_KEY here") }) },
+    { outcome: "failed", code: "BACKEND_UNSUPPORTED", errorClass: "precondition" },
+  ],
 ];
 
 describe("decideOutcome", () => {

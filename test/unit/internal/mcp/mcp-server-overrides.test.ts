@@ -2,8 +2,8 @@ import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 
 import { buildExecArgs } from "../../../../internal/exec/exec-args.js";
-import { mcpServerOverrides } from "../../../../internal/exec/mcp-server-overrides.js";
 import { type McpServerRegistration } from "../../../../internal/mcp/mcp-registration.js";
+import { mcpServerOverrides } from "../../../../internal/mcp/mcp-server-overrides.js";
 
 const server: McpServerRegistration = {
   name: "plexum-host-agent-a",
