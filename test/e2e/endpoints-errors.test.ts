@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { missingCodexFeatures } from "../../internal/codex/codex-capabilities.js";
+import { missingFeaturesFor } from "../../internal/codex/codex-capabilities.js";
 import { agentDirName } from "../../internal/core/agent-id.js";
 import { mockProviderOverrides } from "../../internal/mock-model/codex-provider-overrides.js";
 import type { RecordedRequest } from "../../internal/mock-model/recorded-request.js";
@@ -696,8 +696,9 @@ describe("doctor", () => {
     expect(good.status, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toMatch(/^OK {4}codex: .*\(config\), codex-cli /m);
     expect(good.stdout).toContain(`(config), codex-cli ${codex.version}, supported`);
-    // A supported codex without a feature is named, with what works differently, as a warning.
-    const missing = missingCodexFeatures(codex.version);
+    // A supported codex without a feature this backend (exec: the config names none) depends on is
+    // named, with what works differently, as a warning.
+    const missing = missingFeaturesFor(codex.version, "exec");
     expect(good.stdout.match(/^WARN {2}codex: .*$/gm) ?? []).toEqual(
       missing.map((feature) =>
         expect.stringMatching(new RegExp(`^WARN {2}codex: no ${feature}: `)),
