@@ -23,21 +23,19 @@ import {
   unauthorized,
 } from "../../internal/mock-model/reply-builders.js";
 import { lastInputItem, lastUserPrompt } from "../../internal/mock-model/request-input.js";
-import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import { streamTurn } from "../../internal/provider/provider-client.js";
 import { findRolloutFile } from "../../internal/rollout/rollout-locator.js";
+import type { ProviderPlugin } from "../../src/gen/plexum/provider/v1/provider_pb.js";
 import {
   ErrorClass,
   Message_Role,
   NoticeEvent_Kind,
-  ProviderPlugin,
   type StartTurnSchema,
   TurnEnd_Outcome,
   type TurnEvent,
   TurnEventSchema,
   type Usage,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { launchPlugin } from "../../src/host/launch.js";
 import type { ServiceClient } from "../../src/plugin/grpc-client.js";
 import { codexShows } from "../helpers/codex-behaviour.js";
 import { findCodexBinary, requireCodexUnderTest } from "../helpers/codex-bin.js";
@@ -588,23 +586,8 @@ describe("usage totals", () => {
     expect(usageOf(afterOne.total)).toEqual(usageOf(first.end.usage));
 
     // A new plugin process on the same state dir and CODEX_HOME.
-    await h.plugin.kill();
-    const plugin = await launchPlugin({
-      path: PLUGIN_PATH,
-      cookieKey: PLEXUM_HANDSHAKE.cookieKey,
-      cookieValue: PLEXUM_HANDSHAKE.cookieValue,
-      protocolVersions: [1],
-      socketDir: h.root,
-      env: { PLEXUM_LOG_LEVEL: "debug" },
-      stderr: (line) => h.stderrLines.push(line),
-    });
-    const client = plugin.createClient(ProviderPlugin);
-    extraPlugins.push({
-      close: async () => {
-        client.close();
-        await plugin.kill();
-      },
-    });
+    const { client, close } = await h.relaunch();
+    extraPlugins.push({ close });
     await client.configure({ configJson: new TextEncoder().encode(JSON.stringify(config)) });
     const turn = (prompt: string) => turnOn(client, h.workspace, agentId, prompt);
 

@@ -12,18 +12,15 @@ import {
   textReply,
 } from "../../internal/mock-model/reply-builders.js";
 import { lastInputItem, lastUserPrompt } from "../../internal/mock-model/request-input.js";
-import { PLEXUM_HANDSHAKE } from "../../internal/provider/plugin-identity.js";
 import { streamTurn } from "../../internal/provider/provider-client.js";
 import {
   Message_Role,
-  ProviderPlugin,
   type RateLimitWindow,
   type TurnEnd,
   TurnEnd_Outcome,
 } from "../../src/gen/plexum/provider/v1/provider_pb.js";
-import { launchPlugin } from "../../src/host/launch.js";
 import { findCodexBinary, requireCodexUnderTest } from "../helpers/codex-bin.js";
-import { PLUGIN_PATH, PluginHarness } from "../helpers/plugin-harness.js";
+import { PluginHarness } from "../helpers/plugin-harness.js";
 
 const codex = findCodexBinary();
 
@@ -135,23 +132,8 @@ describe.skipIf(!codex.found)("rate limits and context window with the real code
     expect(secondary).toBeLessThanOrEqual(primary ?? Number.NaN);
 
     // A new plugin process on the same state dir answers the same windows.
-    await h.plugin.kill();
-    const plugin = await launchPlugin({
-      path: PLUGIN_PATH,
-      cookieKey: PLEXUM_HANDSHAKE.cookieKey,
-      cookieValue: PLEXUM_HANDSHAKE.cookieValue,
-      protocolVersions: [1],
-      socketDir: h.root,
-      env: { PLEXUM_LOG_LEVEL: "debug" },
-      stderr: (line) => h.stderrLines.push(line),
-    });
-    const client = plugin.createClient(ProviderPlugin);
-    extra.push({
-      close: async () => {
-        client.close();
-        await plugin.kill();
-      },
-    });
+    const { client, close } = await h.relaunch();
+    extra.push({ close });
     const config = {
       binary: requireCodexUnderTest().path,
       state_dir: h.stateDir,

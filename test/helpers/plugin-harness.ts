@@ -161,6 +161,36 @@ export class PluginHarness {
     return response;
   }
 
+  /**
+   * Kills this plugin process and launches a new one on the same directories (a restart, as a
+   * daemon does it); the caller closes what it returns.
+   */
+  async relaunch(): Promise<{
+    plugin: LaunchedPlugin;
+    client: ServiceClient<typeof ProviderPlugin>;
+    close: () => Promise<void>;
+  }> {
+    await this.plugin.kill();
+    const plugin = await launchPlugin({
+      path: PLUGIN_PATH,
+      cookieKey: PLEXUM_HANDSHAKE.cookieKey,
+      cookieValue: PLEXUM_HANDSHAKE.cookieValue,
+      protocolVersions: [1],
+      socketDir: this.root,
+      env: { PLEXUM_LOG_LEVEL: "debug" },
+      stderr: (line) => this.stderrLines.push(line),
+    });
+    const client = plugin.createClient(ProviderPlugin);
+    return {
+      plugin,
+      client,
+      close: async () => {
+        client.close();
+        await plugin.kill();
+      },
+    };
+  }
+
   /** Runs one turn to its end and returns every event. */
   async turn(input: TurnInput): Promise<TurnResult> {
     const events: TurnEvent[] = [];
